@@ -1,0 +1,142 @@
+/**
+ * The `simvq-audio` command line.
+ *
+ * Exit codes: 0 success; 2 bad input (an InputError, or a usage error such as an
+ * unknown option) with one line on stderr; 1 anything else, which is a bug
+ * (its stack is printed with SIMVQ_DEBUG=1).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import type { BackendName } from '../engine/index.js';
+import { InputError } from '../errors.js';
+
+export const EXIT_OK = 0;
+export const EXIT_BUG = 1;
+export const EXIT_BAD_INPUT = 2;
+
+const PROGRAM = 'simvq-audio';
+
+const BACKEND_CHOICES = [
+  'auto',
+  'tfjs-node-gpu',
+  'tfjs-node',
+  'wasm+onnxruntime',
+  'wasm',
+  'cpu',
+] as const satisfies readonly (BackendName | 'auto')[];
+// Fails to compile if the engine gains a backend that is not offered here.
+type MissingBackend = Exclude<BackendName, (typeof BACKEND_CHOICES)[number]>;
+const everyBackendOffered: [MissingBackend] extends [never] ? true : MissingBackend = true;
+void everyBackendOffered;
+
+/** This package's version, read from its package.json at run time. */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === PROGRAM && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // no (readable) package.json here: keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find ${PROGRAM}'s package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+function debugEnabled(): boolean {
+  const flag = process.env['SIMVQ_DEBUG'];
+  return flag !== undefined && flag !== '' && flag !== '0';
+}
+
+function buildProgram(version: string): Command {
+  const program = new Command(PROGRAM);
+  program
+    .description('Speech to discrete tokens: an EnCodec-style codec with a SimVQ quantizer')
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'print help and exit')
+    .addOption(
+      new Option('--backend <name>', 'compute backend (default: $SIMVQ_BACKEND, else auto)').choices(BACKEND_CHOICES),
+    )
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    .configureOutput({
+      // Commander's errors ("error: unknown option '--x'") become one line in our own format.
+      outputError: (message, write) => write(`${PROGRAM}: ${message.trim().replace(/^error: /, '')}\n`),
+    })
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Environment:',
+        '  SIMVQ_BACKEND   backend when --backend is not given (same names as --backend)',
+        '  SIMVQ_THREADS   onnxruntime intra-op threads (default: one per core)',
+        '  SIMVQ_DEBUG=1   print stack traces for internal errors',
+        '',
+        'Exit codes: 0 ok, 2 bad input (one line on stderr), 1 internal error (a bug).',
+      ].join('\n'),
+    );
+
+  program
+    .command('info')
+    .description('show the compute engine (backend ladder, threads, versions) and what each WAV file holds')
+    .argument('[file...]', 'WAV files to describe: rate, channels, bit depth, duration, peak and RMS level')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (files: string[], options: { json?: boolean }, command: Command) => {
+      // Loaded on use, so --help and --version do not pay for starting tfjs.
+      const { formatInfo, gatherInfo } = await import('./info.js');
+      const globals = command.optsWithGlobals<{ backend?: BackendName | 'auto' }>();
+      const report = await gatherInfo(files, { version, ...(globals.backend === undefined ? {} : { backend: globals.backend }) });
+      process.stdout.write(options.json === true ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
+    });
+
+  return program;
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and --version end with a CommanderError too (exit code 0); commander has already
+    // printed the message. Usage errors (and a bare `simvq-audio`, which prints help) are bad input.
+    return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
+  }
+  if (error instanceof InputError) {
+    process.stderr.write(`${PROGRAM}: ${error.message.split('\n').join(' ')}\n`);
+    if (debugEnabled() && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (debugEnabled()) {
+    process.stderr.write(`${PROGRAM}: internal error:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${PROGRAM}: internal error: ${message}\n(this is a bug; rerun with SIMVQ_DEBUG=1 for the stack trace)\n`);
+  }
+  return EXIT_BUG;
+}
+
+/**
+ * Runs the CLI on `argv` (node-style: argv[0] is node, argv[1] the script).
+ * Sets process.exitCode rather than exiting, so pending output is flushed; the
+ * exit code is also returned.
+ */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // `simvq-audio info | head -1`: a reader that stops early is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  let code: number;
+  try {
+    const program = buildProgram(packageVersion());
+    await program.parseAsync([...argv], { from: 'node' });
+    code = EXIT_OK;
+  } catch (error) {
+    code = reportError(error);
+  }
+  process.exitCode = code;
+  return code;
+}

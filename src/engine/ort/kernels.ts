@@ -1,0 +1,271 @@
+/**
+ * tfjs kernels on the wasm backend that run their heavy op on onnxruntime.
+ *
+ * Inputs are zero-copy views of the wasm heap and onnxruntime writes straight
+ * into a preallocated output tensor on the same heap, so a call costs the op
+ * plus ~5 µs. The views are made after the output is allocated: allocation may
+ * grow the heap and detach earlier views.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+import type { Conv1dAttributes } from './graphs.js';
+import {
+  batchMatMulGraph,
+  conv1dFilterGradientGraph,
+  conv1dForwardGraph,
+  conv1dInputGradientGraph,
+  convMethod,
+  filterGradientMethod,
+  inputGradientMethod,
+  reduceSumGraph,
+} from './graphs.js';
+import type { Tensor as OrtTensor } from 'onnxruntime-common';
+
+import { ortFloatTensor, ortInt64Tensor, SyncSession } from './runtime.js';
+
+export const ORT_CONV1D = 'SimvqOrtConv1D';
+export const ORT_CONV1D_INPUT_GRADIENT = 'SimvqOrtConv1DBackpropInput';
+export const ORT_CONV1D_FILTER_GRADIENT = 'SimvqOrtConv1DBackpropFilter';
+
+/** Below this many multiply-adds tfjs's own matmul wins over the call overhead. */
+const MATMUL_MIN_MACS = 1 << 18;
+/** Below this many elements tfjs's own Sum wins. */
+const SUM_MIN_ELEMENTS = 1 << 16;
+
+const sessions = new Map<string, SyncSession>();
+
+/**
+ * The replaced BatchMatMul stays registered when another rung is picked later in
+ * the same process (tests and the bench switch rungs), so it asks each call.
+ */
+let isOrtActive: () => boolean = () => false;
+
+function session(key: string, build: () => Uint8Array): SyncSession {
+  let found = sessions.get(key);
+  if (found === undefined) {
+    found = new SyncSession(build());
+    sessions.set(key, found);
+  }
+  return found;
+}
+
+function attributesKey(a: Conv1dAttributes): string {
+  return `s${a.stride}d${a.dilation}p${a.padLeft},${a.padRight}`;
+}
+
+function heapView(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
+  if (info.dtype !== 'float32') throw new Error(`onnxruntime kernels take float32, got ${info.dtype}`);
+  return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+/** Allocates the output, then runs `graph` over heap views of inputs and output. */
+function runOnHeap(
+  backend: BackendWasm,
+  graph: SyncSession,
+  inputs: Record<string, tf.TensorInfo>,
+  outputName: string,
+  outputShape: number[],
+  extraFeeds: Record<string, OrtTensor> = {},
+): tf.TensorInfo {
+  const output = backend.makeOutput(outputShape, 'float32');
+  if (outputShape.some((d) => d === 0)) return output;
+  const feeds: Record<string, OrtTensor> = { ...extraFeeds };
+  for (const [name, info] of Object.entries(inputs)) feeds[name] = ortFloatTensor(heapView(backend, info), info.shape);
+  graph.run(feeds, { [outputName]: ortFloatTensor(heapView(backend, output), outputShape) });
+  return output;
+}
+
+function conv1dAttributes(attrs: tf.NamedAttrMap): Conv1dAttributes {
+  return {
+    stride: attrs['stride'] as number,
+    dilation: attrs['dilation'] as number,
+    padLeft: attrs['padLeft'] as number,
+    padRight: attrs['padRight'] as number,
+  };
+}
+
+/** Output length of a 1-D convolution with explicit pads. */
+export function conv1dOutputLength(inputLength: number, kernelSize: number, a: Conv1dAttributes): number {
+  const span = a.dilation * (kernelSize - 1) + 1;
+  return Math.floor((inputLength + a.padLeft + a.padRight - span) / a.stride) + 1;
+}
+
+const conv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+  const a = conv1dAttributes(attrs!);
+  const [batch, length] = x.shape as [number, number, number];
+  const [kernelSize, , outChannels] = w.shape as [number, number, number];
+  const outLength = conv1dOutputLength(length, kernelSize, a);
+  const method = convMethod(kernelSize, x.shape[2]!, outLength);
+  const graph = session(`fwd:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dForwardGraph(a, kernelSize, method));
+  return runOnHeap(backend as BackendWasm, graph, { x, w }, 'y', [batch, outLength, outChannels]);
+};
+
+const conv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, w } = inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
+  const a = conv1dAttributes(attrs!);
+  const inputLength = attrs!['inputLength'] as number;
+  const [batch, outLength] = dy.shape as [number, number, number];
+  const [kernelSize, inChannels] = w.shape as [number, number, number];
+  // ConvTranspose yields stride·(To−1) + span − pads; the rest of the input length
+  // (samples the forward stride skipped over) comes back as output padding.
+  const span = a.dilation * (kernelSize - 1) + 1;
+  const outputPadding = inputLength - (a.stride * (outLength - 1) + span - a.padLeft - a.padRight);
+  if (outputPadding < 0 || outputPadding >= Math.max(a.stride, a.dilation)) {
+    throw new Error(`conv1d input gradient: length ${inputLength} does not match ${outLength} outputs`);
+  }
+  const kind = inputGradientMethod(a, kernelSize);
+  // The inner convolution's shape: flipped filter over T frames, or M taps of s·Ci phases.
+  const method =
+    kind === 'polyphase'
+      ? convMethod(Math.ceil(kernelSize / a.stride), dy.shape[2]!, outLength)
+      : convMethod(kernelSize, dy.shape[2]!, inputLength);
+  // The ConvTranspose fallback takes the output padding as an attribute; the others trim at run time.
+  const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}:${method}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '');
+  const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, method));
+  const extra: Record<string, OrtTensor> = kind === 'polyphase' ? { end: ortInt64Tensor([a.padLeft + inputLength]) } : {};
+  return runOnHeap(backend as BackendWasm, graph, { dy, w }, 'dx', [batch, inputLength, inChannels], extra);
+};
+
+const conv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = conv1dAttributes(attrs!);
+  const kernelSize = attrs!['kernelSize'] as number;
+  const inChannels = x.shape[2]!;
+  const outChannels = dy.shape[2]!;
+  const method = filterGradientMethod(inChannels);
+  const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dFilterGradientGraph(a, kernelSize, method));
+  return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [kernelSize, inChannels, outChannels]);
+};
+
+let registered = false;
+
+/** Registers the onnxruntime kernels on tfjs's wasm backend (idempotent). */
+export function registerOrtKernels(backendName: 'wasm', isActive: () => boolean): void {
+  isOrtActive = isActive;
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({ kernelName: ORT_CONV1D, backendName, kernelFunc: conv1dForward });
+  tf.registerKernel({ kernelName: ORT_CONV1D_INPUT_GRADIENT, backendName, kernelFunc: conv1dInputGradient });
+  tf.registerKernel({ kernelName: ORT_CONV1D_FILTER_GRADIENT, backendName, kernelFunc: conv1dFilterGradient });
+  replaceBatchMatMul(backendName);
+  replaceSum(backendName);
+}
+
+/**
+ * Sum goes to onnxruntime for big inputs: bias gradients reduce [B, T, C] over B
+ * and T, which tfjs's wasm kernel does by transposing first (~7 ms a call on a
+ * [8, 16000, 32] activation, 0.2 s of a reference training step).
+ */
+function replaceSum(backendName: 'wasm'): void {
+  const original = tf.getKernel('Sum', backendName);
+  if (original === undefined) return;
+  tf.unregisterKernel('Sum', backendName);
+  tf.registerKernel({
+    kernelName: 'Sum',
+    backendName,
+    kernelFunc: (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      const keepDims = args.attrs!['keepDims'] as boolean;
+      const rank = x.shape.length;
+      const axes = tf.util
+        .parseAxisParam(args.attrs!['axis'] as number | number[], x.shape)
+        .map((axis) => (axis + rank) % rank)
+        .sort((p, q) => p - q);
+      const size = tf.util.sizeFromShape(x.shape);
+      if (!isOrtActive() || x.dtype !== 'float32' || size < SUM_MIN_ELEMENTS || axes.length === 0) {
+        return original.kernelFunc(args);
+      }
+      const graph = session(`sum:${rank}:${axes.join(',')}`, () => reduceSumGraph(rank, axes));
+      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const output = runOnHeap(args.backend as BackendWasm, graph, { x }, 'y', kept);
+      if (keepDims) return output;
+      // Dropping the reduced axes is a reshape: same memory, new shape.
+      return { dataId: output.dataId, dtype: output.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) };
+    },
+  });
+}
+
+/**
+ * Identity shares memory instead of copying. tfjs clones every tensor it saves
+ * for a gradient (saveTensorsForBackwardMode), and the wasm backend's Identity
+ * copies the data: ~190 copies, 0.2 s of a reference training step. tfjs never
+ * writes into a tensor's memory after creating it (variables swap their data
+ * id on assign), so sharing is safe; the cpu backend and wasm's own Reshape
+ * share the same way.
+ */
+export function shareIdentity(backendName: 'wasm'): void {
+  const original = tf.getKernel('Identity', backendName);
+  if (original === undefined || sharedIdentity) return;
+  sharedIdentity = true;
+  tf.unregisterKernel('Identity', backendName);
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      (backend as BackendWasm).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+let sharedIdentity = false;
+
+/**
+ * BatchMatMul goes to onnxruntime when it is big enough to pay for the call;
+ * tfjs's matMul gradient is itself two matMuls, so training gets it too.
+ */
+function replaceBatchMatMul(backendName: 'wasm'): void {
+  const original = tf.getKernel('BatchMatMul', backendName);
+  if (original === undefined) return;
+  tf.unregisterKernel('BatchMatMul', backendName);
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName,
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const transposeA = args.attrs!['transposeA'] as boolean;
+      const transposeB = args.attrs!['transposeB'] as boolean;
+      // tfjs hands over any rank >= 2; the leading dims are batch dims. Flattening them is
+      // free here (heap views take any dims), as long as one side's batch is 1 or both agree.
+      const leadA = a.shape.slice(0, -2);
+      const leadB = b.shape.slice(0, -2);
+      const batchA = leadA.reduce((p, d) => p * d, 1);
+      const batchB = leadB.reduce((p, d) => p * d, 1);
+      const [rowsA, colsA] = a.shape.slice(-2) as [number, number];
+      const [rowsB, colsB] = b.shape.slice(-2) as [number, number];
+      const m = transposeA ? colsA : rowsA;
+      const k = transposeA ? rowsA : colsA;
+      const n = transposeB ? rowsB : colsB;
+      const lead = tf.backend_util.assertAndGetBroadcastShape(leadA, leadB);
+      const batch = lead.reduce((p, d) => p * d, 1);
+      const flattenable = batchA === batchB || batchA === 1 || batchB === 1;
+      if (
+        !isOrtActive() ||
+        !flattenable ||
+        a.dtype !== 'float32' ||
+        b.dtype !== 'float32' ||
+        batch * m * n * k < MATMUL_MIN_MACS
+      ) {
+        return original.kernelFunc(args);
+      }
+      const graph = session(`mm:${transposeA ? 1 : 0}${transposeB ? 1 : 0}`, () => batchMatMulGraph(transposeA, transposeB));
+      const backend = args.backend as BackendWasm;
+      const output = backend.makeOutput([...lead, m, n], 'float32');
+      graph.run(
+        {
+          a: ortFloatTensor(heapView(backend, a), [batchA, rowsA, colsA]),
+          b: ortFloatTensor(heapView(backend, b), [batchB, rowsB, colsB]),
+        },
+        { c: ortFloatTensor(heapView(backend, output), [batch, m, n]) },
+      );
+      return output;
+    },
+  });
+}
+
+/** Number of cached onnxruntime sessions (one per op and attribute set). */
+export function ortSessionCount(): number {
+  return sessions.size;
+}

@@ -1,0 +1,6 @@
+/**
+ * simvq-audio: the package entry point. Re-exports only; each module documents itself.
+ */
+export * from './errors.js';
+export * from './audio/index.js';
+export * from './engine/index.js';

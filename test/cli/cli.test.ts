@@ -1,0 +1,204 @@
+/**
+ * The `simvq-audio` command, run as users run it: `node bin/simvq-audio.js ...`
+ * against the compiled dist/ (npm test builds first).
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { expect } from 'chai';
+
+// dist/test/cli/cli.test.js → the repository root
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = join(root, 'bin', 'simvq-audio.js');
+const sample = join('samples', 'speech-16k.wav');
+const rungNames = ['tfjs-node-gpu', 'tfjs-node', 'wasm+onnxruntime', 'wasm', 'cpu'];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}, script = bin): Promise<Run> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const name of ['SIMVQ_BACKEND', 'SIMVQ_DEBUG']) {
+    if (!(name in env)) delete childEnv[name];
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: root, env: childEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** stderr as lines, without the final newline. */
+function lines(text: string): string[] {
+  return text.replace(/\n$/, '').split('\n');
+}
+
+function expectOneLineError(result: Run, ...mentions: string[]): void {
+  expect(result.code, result.stderr).to.equal(2);
+  expect(result.stdout).to.equal('');
+  const errorLines = lines(result.stderr);
+  expect(errorLines, result.stderr).to.have.length(1);
+  expect(errorLines[0]).to.match(/^simvq-audio: /);
+  for (const mention of mentions) expect(errorLines[0]).to.include(mention);
+}
+
+describe('simvq-audio CLI', function () {
+  this.timeout(120_000);
+
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'simvq-cli-'));
+  });
+  after(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('--version prints the version in package.json', async () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const result = await run(['--version']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout.trim()).to.equal(pkg.version);
+  });
+
+  it('--help lists the commands and the global options', async () => {
+    const result = await run(['--help']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.match(/Usage: simvq-audio/);
+    expect(result.stdout).to.match(/Commands:[\s\S]*\binfo\b/);
+    expect(result.stdout).to.include('--backend');
+    expect(result.stdout).to.include('SIMVQ_BACKEND');
+  });
+
+  it('info names every rung of the backend ladder and marks the chosen one', async () => {
+    const result = await run(['info']);
+    expect(result.code, result.stderr).to.equal(0);
+    for (const name of rungNames) expect(result.stdout).to.include(name);
+    expect(result.stdout).to.match(/^engine: \S+/m);
+    expect(result.stdout).to.match(/^ {2}\* \S+/m);
+    expect(result.stdout).to.match(/^threads: /m);
+    expect(result.stdout).to.match(/^versions: node /m);
+  });
+
+  it('info --json prints one object with the engine report', async () => {
+    const result = await run(['info', '--json']);
+    expect(result.code, result.stderr).to.equal(0);
+    const report = JSON.parse(result.stdout) as {
+      version: string;
+      engine: {
+        backend: string;
+        tfjsBackend: string;
+        requested: string;
+        rungs: { name: string; available: boolean; chosen: boolean; reason: string }[];
+        threads: { onnxruntimeIntraOp: number | null; wasm: number };
+        versions: Record<string, string>;
+      };
+      files: unknown[];
+    };
+    const { engine } = report;
+    expect(engine.requested).to.equal('auto');
+    expect(engine.rungs.map((rung) => rung.name)).to.deep.equal(rungNames);
+    for (const rung of engine.rungs) {
+      expect(rung.available).to.be.a('boolean');
+      expect(rung.chosen).to.be.a('boolean');
+      expect(rung.reason).to.be.a('string').that.is.not.empty;
+    }
+    const chosen = engine.rungs.filter((rung) => rung.chosen);
+    expect(chosen).to.have.length(1);
+    expect(chosen[0]!.name).to.equal(engine.backend);
+    expect(chosen[0]!.available).to.equal(true);
+    expect(engine.tfjsBackend).to.be.a('string').that.is.not.empty;
+    expect(engine.threads.wasm).to.be.a('number');
+    expect(engine.threads.onnxruntimeIntraOp === null || typeof engine.threads.onnxruntimeIntraOp === 'number').to.equal(true);
+    expect(engine.versions['node']).to.equal(process.versions.node);
+    expect(engine.versions).to.have.property('@tensorflow/tfjs');
+    expect(report.files).to.deep.equal([]);
+  });
+
+  it('info FILE describes the sample WAV', async () => {
+    const result = await run(['info', sample]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.include(sample);
+    expect(result.stdout).to.include('16000 Hz, 1 channel, 16-bit');
+    expect(result.stdout).to.match(/duration: 4\.05\d s \(64836 frames\)/);
+    expect(result.stdout).to.match(/peak -\d+\.\d dBFS, RMS -\d+\.\d dBFS/);
+  });
+
+  it('info --json FILE gives the format and levels as numbers', async () => {
+    const result = await run(['info', '--json', sample]);
+    expect(result.code, result.stderr).to.equal(0);
+    const report = JSON.parse(result.stdout) as { files: Record<string, unknown>[] };
+    expect(report.files).to.have.length(1);
+    const file = report.files[0]!;
+    expect(file).to.include({ path: sample, sampleRate: 16000, channels: 1, bitDepth: '16', frames: 64836 });
+    expect(file['durationSeconds']).to.be.closeTo(4.05225, 1e-6);
+    // sox stat on the sample: maximum amplitude 0.7726, RMS 0.0913
+    expect(file['peakDbfs']).to.be.closeTo(-2.24, 0.05);
+    expect(file['rmsDbfs']).to.be.closeTo(-20.79, 0.05);
+  });
+
+  it('a file that is not a WAV: exit 2, one stderr line naming the file', async () => {
+    const notWav = join(scratch, 'notes.txt');
+    writeFileSync(notWav, 'these are not samples\n'.repeat(10));
+    expectOneLineError(await run(['info', notWav]), notWav);
+  });
+
+  it('a missing file: exit 2, one stderr line naming the file', async () => {
+    const missing = join(scratch, 'no-such-file.wav');
+    expectOneLineError(await run(['info', missing]), missing);
+  });
+
+  it('a directory given as a file: exit 2, one line', async () => {
+    expectOneLineError(await run(['info', scratch]), scratch);
+  });
+
+  it('--backend bogus: exit 2, one line', async () => {
+    expectOneLineError(await run(['--backend', 'bogus', 'info']), '--backend', 'bogus');
+  });
+
+  it('SIMVQ_BACKEND=bogus: exit 2, one line naming the variable', async () => {
+    expectOneLineError(await run(['info'], { SIMVQ_BACKEND: 'bogus' }), 'SIMVQ_BACKEND', 'bogus');
+  });
+
+  it('an unknown command or option: exit 2, one line', async () => {
+    expectOneLineError(await run(['frobnicate']), 'frobnicate');
+    expectOneLineError(await run(['info', '--frobnicate']), '--frobnicate');
+  });
+
+  it('SIMVQ_BACKEND=cpu selects the cpu rung', async () => {
+    const result = await run(['info', '--json'], { SIMVQ_BACKEND: 'cpu' });
+    expect(result.code, result.stderr).to.equal(0);
+    const report = JSON.parse(result.stdout) as { engine: { backend: string; tfjsBackend: string; requested: string } };
+    expect(report.engine).to.include({ backend: 'cpu', tfjsBackend: 'cpu', requested: 'cpu' });
+  });
+
+  it('--backend overrides SIMVQ_BACKEND, before or after the command', async () => {
+    for (const args of [['--backend', 'cpu', 'info', '--json'], ['info', '--json', '--backend', 'cpu']]) {
+      const result = await run(args, { SIMVQ_BACKEND: 'wasm' });
+      expect(result.code, result.stderr).to.equal(0);
+      const report = JSON.parse(result.stdout) as { engine: { backend: string } };
+      expect(report.engine.backend).to.equal('cpu');
+    }
+  });
+
+  it('the bin shim says to build when dist/ is missing', async () => {
+    const unbuilt = join(scratch, 'unbuilt');
+    mkdirSync(join(unbuilt, 'bin'), { recursive: true });
+    writeFileSync(join(unbuilt, 'package.json'), '{ "type": "module" }\n');
+    const shim = join(unbuilt, 'bin', 'simvq-audio.js');
+    copyFileSync(bin, shim);
+    const result = await run(['--version'], {}, shim);
+    expect(result.code).to.equal(1);
+    expect(lines(result.stderr)).to.have.length(1);
+    expect(result.stderr).to.include('npm run build');
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The convolution primitives on every rung that runs here, held to plain
+ * JavaScript loops (forward, input gradient, filter gradient) on randomised
+ * shapes, strides, dilations and paddings.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+
+import {
+  conv1d,
+  conv1dOutputLength,
+  convTranspose1d,
+  initEngine,
+  resolveConv1dAttributes,
+  type BackendName,
+  type Conv1dAttributes,
+  type Conv1dPadding,
+} from '../../src/engine/index.js';
+import { mulberry32, randomArray } from '../helpers/random.js';
+
+interface Case {
+  batch: number;
+  length: number;
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride: number;
+  dilation: number;
+  padding: Conv1dPadding;
+}
+
+/** Plain loops: y[b,t,o] = Σ_k Σ_i xpad[b, t·s + k·d, i] · w[k,i,o]. */
+function referenceConv(x: Float32Array, w: Float32Array, c: Case, a: Conv1dAttributes) {
+  const outLength = conv1dOutputLength(c.length, c.kernelSize, a);
+  const at = (b: number, t: number, i: number) => {
+    const u = t - a.padLeft;
+    return u < 0 || u >= c.length ? 0 : x[(b * c.length + u) * c.inChannels + i]!;
+  };
+  const y = new Float64Array(c.batch * outLength * c.outChannels);
+  for (let b = 0; b < c.batch; b++)
+    for (let t = 0; t < outLength; t++)
+      for (let o = 0; o < c.outChannels; o++) {
+        let sum = 0;
+        for (let k = 0; k < c.kernelSize; k++)
+          for (let i = 0; i < c.inChannels; i++)
+            sum += at(b, t * a.stride + k * a.dilation, i) * w[(k * c.inChannels + i) * c.outChannels + o]!;
+        y[(b * outLength + t) * c.outChannels + o] = sum;
+      }
+  return { y, outLength };
+}
+
+/** Gradients of Σ y·g for an upstream gradient g, by the same loops run backwards. */
+function referenceGradients(x: Float32Array, w: Float32Array, g: Float32Array, c: Case, a: Conv1dAttributes, outLength: number) {
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  for (let b = 0; b < c.batch; b++)
+    for (let t = 0; t < outLength; t++)
+      for (let o = 0; o < c.outChannels; o++) {
+        const grad = g[(b * outLength + t) * c.outChannels + o]!;
+        for (let k = 0; k < c.kernelSize; k++) {
+          const u = t * a.stride + k * a.dilation - a.padLeft;
+          if (u < 0 || u >= c.length) continue;
+          for (let i = 0; i < c.inChannels; i++) {
+            const xi = (b * c.length + u) * c.inChannels + i;
+            const wi = (k * c.inChannels + i) * c.outChannels + o;
+            dx[xi] += grad * w[wi]!;
+            dw[wi] += grad * x[xi]!;
+          }
+        }
+      }
+  return { dx, dw };
+}
+
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).to.equal(expected.length);
+  let maxDiff = 0;
+  let maxRef = 1e-6;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
+  }
+  return maxDiff / maxRef;
+}
+
+function randomCases(seed: number, count: number): Case[] {
+  const rand = mulberry32(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const cases: Case[] = [];
+  while (cases.length < count) {
+    const kernelSize = int(1, 7);
+    const stride = int(1, 4);
+    const dilation = rand() < 0.6 ? 1 : int(2, 3);
+    const paddings: Conv1dPadding[] = ['valid', 'same', 'causal', [int(0, 3), int(0, 3)]];
+    // Long cases reach the onnxruntime kernels' other emission (Conv rather than im2col,
+    // which they use below ~1024 output frames); ≥ 8 input channels reach per-tap GEMMs.
+    const long = rand() < 0.3;
+    const c: Case = {
+      batch: long ? int(1, 2) : int(1, 3),
+      length: long ? int(1100, 2600) : int(4, 48),
+      inChannels: int(1, 12),
+      outChannels: int(1, 8),
+      kernelSize,
+      stride,
+      dilation,
+      padding: paddings[int(0, 3)]!,
+    };
+    const a = resolveConv1dAttributes(c.length, kernelSize, c);
+    if (conv1dOutputLength(c.length, kernelSize, a) >= 1) cases.push(c);
+  }
+  return cases;
+}
+
+// The rungs that run on this machine without optional installs.
+const RUNGS: BackendName[] = ['wasm+onnxruntime', 'wasm', 'cpu'];
+
+describe('conv1d primitives against plain loops', function () {
+  this.timeout(120_000);
+  const cases = randomCases(20261126, 40);
+
+  for (const rung of RUNGS) {
+    it(`${rung}: forward, input gradient and filter gradient within 1e-4 relative on ${cases.length} random shapes`, async () => {
+      await initEngine({ backend: rung });
+      const rand = mulberry32(7);
+      for (const c of cases) {
+        const a = resolveConv1dAttributes(c.length, c.kernelSize, c);
+        const x = randomArray(rand, c.batch * c.length * c.inChannels);
+        const w = randomArray(rand, c.kernelSize * c.inChannels * c.outChannels);
+        const { y, outLength } = referenceConv(x, w, c, a);
+        const g = randomArray(rand, y.length);
+        const { dx, dw } = referenceGradients(x, w, g, c, a, outLength);
+
+        const xt = tf.tensor3d(x, [c.batch, c.length, c.inChannels]);
+        const wt = tf.tensor3d(w, [c.kernelSize, c.inChannels, c.outChannels]);
+        const gt = tf.tensor3d(g, [c.batch, outLength, c.outChannels]);
+        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => conv1d(xi as tf.Tensor3D, wi as tf.Tensor3D, c).mul(gt).sum());
+        const yt = conv1d(xt, wt, c);
+        const [dxt, dwt] = grads([xt, wt]);
+        const label = JSON.stringify(c);
+        expect(yt.shape, label).to.deep.equal([c.batch, outLength, c.outChannels]);
+        expect(relativeError(yt.dataSync(), y), `forward ${label}`).to.be.below(1e-4);
+        expect(relativeError(dxt!.dataSync(), dx), `input gradient ${label}`).to.be.below(1e-4);
+        expect(relativeError(dwt!.dataSync(), dw), `filter gradient ${label}`).to.be.below(1e-4);
+        tf.dispose([xt, wt, gt, yt, dxt!, dwt!]);
+      }
+    });
+
+    it(`${rung}: convTranspose1d is the adjoint of conv1d, gradients included`, async () => {
+      await initEngine({ backend: rung });
+      const rand = mulberry32(11);
+      for (const c of cases.slice(0, 20)) {
+        const a = resolveConv1dAttributes(c.length, c.kernelSize, c);
+        const outLength = conv1dOutputLength(c.length, c.kernelSize, a);
+        // The output padding that makes the transposed conv give back exactly c.length samples.
+        const span = a.dilation * (c.kernelSize - 1) + 1;
+        const outputPadding = c.length + a.padLeft + a.padRight - (a.stride * (outLength - 1) + span);
+        if (outputPadding >= a.stride) continue; // padding longer than the stride covers: not invertible in length
+        const options = { stride: a.stride, dilation: a.dilation, trim: [a.padLeft, a.padRight] as const, outputPadding };
+
+        const x = randomArray(rand, c.batch * c.length * c.inChannels);
+        const w = randomArray(rand, c.kernelSize * c.inChannels * c.outChannels);
+        const u = randomArray(rand, c.batch * outLength * c.outChannels);
+        const xt = tf.tensor3d(x, [c.batch, c.length, c.inChannels]);
+        const wt = tf.tensor3d(w, [c.kernelSize, c.inChannels, c.outChannels]);
+        const ut = tf.tensor3d(u, [c.batch, outLength, c.outChannels]);
+        // <conv(x), u> = <x, convT(u)>
+        const left = conv1d(xt, wt, c).mul(ut).sum().dataSync()[0]!;
+        const back = convTranspose1d(ut, wt, options);
+        expect(back.shape).to.deep.equal([c.batch, c.length, c.inChannels]);
+        const right = back.mul(xt).sum().dataSync()[0]!;
+        expect(Math.abs(left - right) / Math.max(1, Math.abs(left)), JSON.stringify(c)).to.be.below(1e-4);
+
+        // d<convT(u), x>/du = conv(x), d/dw matches the conv's filter gradient.
+        const [du, dwT] = tf.grads((ui: tf.Tensor, wi: tf.Tensor) =>
+          convTranspose1d(ui as tf.Tensor3D, wi as tf.Tensor3D, options).mul(xt).sum(),
+        )([ut, wt]);
+        const { y } = referenceConv(x, w, c, a);
+        const { dw } = referenceGradients(x, w, u, c, a, outLength);
+        expect(relativeError(du!.dataSync(), y), `du ${JSON.stringify(c)}`).to.be.below(1e-4);
+        expect(relativeError(dwT!.dataSync(), dw), `dw ${JSON.stringify(c)}`).to.be.below(1e-4);
+        tf.dispose([xt, wt, ut, back, du!, dwT!]);
+      }
+    });
+  }
+
+  it('wasm+onnxruntime: batched matmul (transposes, broadcast batch) matches plain loops', async () => {
+    await initEngine({ backend: 'wasm+onnxruntime' });
+    const rand = mulberry32(3);
+    for (const [batch, m, k, n, ta, tb] of [
+      [1, 64, 96, 80, false, false],
+      [3, 70, 65, 90, true, false],
+      [2, 128, 40, 100, false, true],
+      [4, 50, 100, 60, true, true],
+      [1, 3, 4, 5, false, false], // small: stays on tfjs's own kernel
+    ] as const) {
+      const a = randomArray(rand, batch * m * k);
+      const b = randomArray(rand, k * n); // batch 1: broadcast
+      const at = tf.tensor3d(a, ta ? [batch, k, m] : [batch, m, k]);
+      const bt = tf.tensor3d(b, tb ? [1, n, k] : [1, k, n]);
+      const c = tf.matMul(at, bt, ta, tb);
+      expect(c.shape).to.deep.equal([batch, m, n]);
+      const expected = new Float64Array(batch * m * n);
+      const A = at.arraySync();
+      const B = bt.arraySync()[0]!;
+      for (let p = 0; p < batch; p++)
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let q = 0; q < k; q++) s += (ta ? A[p]![q]![i]! : A[p]![i]![q]!) * (tb ? B[j]![q]! : B[q]![j]!);
+            expected[(p * m + i) * n + j] = s;
+          }
+      expect(relativeError(c.dataSync(), expected), `${batch}x${m}x${k}x${n}`).to.be.below(1e-4);
+      tf.dispose([at, bt, c]);
+    }
+  });
+});
