@@ -21,9 +21,14 @@ interface Conv {
   b: tf.Variable<tf.Rank.R1>;
 }
 
-/** Same-length convolution with a bias. */
+/** Convolution plus a per-channel bias; 'same' padding unless told otherwise. */
 function applyConv(layer: Conv, x: tf.Tensor3D, options: Parameters<typeof conv1d>[2] = { padding: 'same' }): tf.Tensor3D {
-  return conv1d(x, layer.w, options).add(layer.b);
+  return conv1d(x, layer.w, options).add(channelBias(layer.b));
+}
+
+/** [C] → [C, 1], to broadcast over [B, C, T]. */
+function channelBias(b: tf.Tensor1D): tf.Tensor2D {
+  return b.reshape([b.shape[0], 1]);
 }
 
 export class ReferenceSeanet {
@@ -44,22 +49,22 @@ export class ReferenceSeanet {
     this.conv('dec.in', 7, LATENT, 2 * CHANNELS[3]);
     [...CHANNELS].reverse().forEach((c, j) => {
       const stride = [...STRIDES].reverse()[j]!;
-      // Transposed conv filters are [K, Cout, Cin]; the bias is per output channel.
-      this.conv(`dec.${j}.up`, 2 * stride, c, 2 * c, c);
+      this.conv(`dec.${j}.up`, 2 * stride, 2 * c, c, 'transposed');
       this.conv(`dec.${j}.res.a`, 3, c, c / 2);
       this.conv(`dec.${j}.res.b`, 1, c / 2, c);
     });
     this.conv('dec.out', 7, CHANNELS[0], 1);
   }
 
-  private conv(name: string, kernelSize: number, inChannels: number, outChannels: number, biasSize = outChannels): void {
+  private conv(name: string, kernelSize: number, inChannels: number, outChannels: number, kind: 'conv' | 'transposed' = 'conv'): void {
     // He-style uniform init, seeded.
     const bound = Math.sqrt(3 / (kernelSize * inChannels));
     const values = new Float32Array(kernelSize * inChannels * outChannels);
     for (let i = 0; i < values.length; i++) values[i] = (this.rand() * 2 - 1) * bound;
     this.layers.set(name, {
-      w: tf.variable(tf.tensor3d(values, [kernelSize, inChannels, outChannels]), true, name + '.w'),
-      b: tf.variable(tf.zeros([biasSize]), true, name + '.b'),
+      // conv: [Cout, Cin, K]; transposed: [Cin, Cout, K] (PyTorch's layouts).
+      w: tf.variable(tf.tensor3d(values, kind === 'conv' ? [outChannels, inChannels, kernelSize] : [inChannels, outChannels, kernelSize]), true, name + '.w'),
+      b: tf.variable(tf.zeros([outChannels]), true, name + '.b'),
     });
   }
 
@@ -82,7 +87,7 @@ export class ReferenceSeanet {
     return x.add(applyConv(this.layer(`${prefix}.res.b`), tf.elu(h)));
   }
 
-  /** audio [B, T, 1] → reconstruction [B, T, 1]; T a multiple of the hop (320). */
+  /** audio [B, 1, T] → reconstruction [B, 1, T]; T a multiple of the hop (320). */
   forward(audio: tf.Tensor3D): tf.Tensor3D {
     let h = applyConv(this.layer('enc.in'), audio);
     CHANNELS.forEach((_, i) => {
@@ -98,35 +103,35 @@ export class ReferenceSeanet {
     h = applyConv(this.layer('dec.in'), h);
     [...STRIDES].reverse().forEach((stride, j) => {
       const up = this.layer(`dec.${j}.up`);
-      h = convTranspose1d(tf.elu(h), up.w, { stride, trim: [Math.ceil(stride / 2), Math.floor(stride / 2)] }).add(up.b);
+      h = convTranspose1d(tf.elu(h), up.w, { stride, trim: [Math.ceil(stride / 2), Math.floor(stride / 2)] }).add(channelBias(up.b));
       h = this.residual(`dec.${j}`, h);
     });
     return applyConv(this.layer('dec.out'), tf.elu(h));
   }
 }
 
-/** Windowed Fourier basis as a conv filter [nFft, 1, 2·bins]: the STFT as a strided convolution. */
+/** Windowed Fourier basis as a conv filter [2·bins, 1, nFft]: the STFT as a strided convolution. */
 export function fourierFilter(nFft: number): tf.Tensor3D {
   const bins = nFft / 2 + 1;
-  const values = new Float32Array(nFft * 2 * bins);
-  for (let n = 0; n < nFft; n++) {
-    const window = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft);
-    for (let k = 0; k < bins; k++) {
+  const values = new Float32Array(2 * bins * nFft);
+  for (let k = 0; k < bins; k++) {
+    for (let n = 0; n < nFft; n++) {
+      const window = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft);
       const phase = (2 * Math.PI * k * n) / nFft;
-      values[n * 2 * bins + k] = window * Math.cos(phase);
-      values[n * 2 * bins + bins + k] = -window * Math.sin(phase);
+      values[k * nFft + n] = window * Math.cos(phase);
+      values[(bins + k) * nFft + n] = -window * Math.sin(phase);
     }
   }
-  return tf.tensor3d(values, [nFft, 1, 2 * bins]);
+  return tf.tensor3d(values, [2 * bins, 1, nFft]);
 }
 
 /** L1 on the waveform plus L1 between log magnitudes (nFft 512, hop 128). */
 export function reconstructionLoss(output: tf.Tensor3D, target: tf.Tensor3D, basis: tf.Tensor3D): tf.Scalar {
-  const nFft = basis.shape[0];
+  const nFft = basis.shape[2];
   const bins = nFft / 2 + 1;
   const logMagnitude = (x: tf.Tensor3D) => {
     const spec = conv1d(x, basis, { stride: nFft / 4 });
-    const [re, im] = tf.split(spec, [bins, bins], 2);
+    const [re, im] = tf.split(spec, [bins, bins], 1);
     return tf.log(re.square().add(im.square()).add(1e-7)).mul(0.5);
   };
   const waveL1 = output.sub(target).abs().mean();

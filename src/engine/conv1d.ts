@@ -1,14 +1,19 @@
 /**
  * 1-D convolution and transposed convolution with gradients on every backend.
  *
- * Layout is tfjs's: activations [batch, time, channels], filters [K, Cin, Cout]
- * (for the transposed convolution [K, Cout, Cin], as tfjs's conv2dTranspose).
+ * Layout is PyTorch's and onnxruntime's (so EnCodec/DAC weights map directly):
+ * activations [batch, channels, time]; conv filters [Cout, Cin, K]; transposed
+ * conv filters [Cin, Cout, K]. Channels-first also lets onnxruntime run its
+ * Conv with no transposes: 1.5-2× faster than channels-last here (DESIGN.md).
  *
- * Three primitives carry everything: the forward convolution, its input
- * gradient and its filter gradient. The transposed convolution is the input
- * gradient run forwards, so its own gradients are the other two. Each primitive
- * has two implementations:
- *   - onnxruntime kernels (the 'wasm+onnxruntime' rung), registered in ort/kernels.ts;
+ * Three kernels carry everything: the forward convolution, its input gradient
+ * and its filter gradient. The transposed convolution is the input-gradient
+ * kernel run forwards, so its gradients are the other two. Gradients are
+ * registered per kernel, so tfjs computes only those it needs (no filter
+ * gradient for a fixed STFT basis, no input gradient for the input audio).
+ *
+ * Each kernel has two implementations:
+ *   - onnxruntime graphs (the 'wasm+onnxruntime' rung), in ort/kernels.ts;
  *   - composed tfjs ops, for every other rung: all three become forward
  *     convolutions, which tfjs's wasm backend runs on XNNPACK. That is how the
  *     wasm backend trains at all (it has no filter-gradient kernel), and how
@@ -17,17 +22,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { activeEngine } from './backend.js';
 import type { Conv1dAttributes } from './ort/graphs.js';
 import {
   conv1dOutputLength,
-  ORT_CONV1D,
-  ORT_CONV1D_FILTER_GRADIENT,
-  ORT_CONV1D_INPUT_GRADIENT,
+  ortConv1dForward,
+  ortConv1dInputGradient,
+  ortConv1dFilterGradient,
 } from './ort/kernels.js';
 
 export type { Conv1dAttributes };
 export { conv1dOutputLength };
+
+export const CONV1D = 'SimvqConv1D';
+export const CONV1D_INPUT_GRADIENT = 'SimvqConv1DBackpropInput';
+export const CONV1D_FILTER_GRADIENT = 'SimvqConv1DBackpropFilter';
 
 /** 'same' keeps ceil(T / stride) frames; 'causal' pads only on the left (no look-ahead). */
 export type Conv1dPadding = 'valid' | 'same' | 'causal' | readonly [number, number];
@@ -66,9 +74,8 @@ export function resolveConv1dAttributes(
     padLeft = padRight = 0;
   } else if (padding === 'causal') {
     // Every output sees only inputs at or before its own position.
-    padLeft = span - stride;
+    padLeft = Math.max(span - stride, 0);
     padRight = 0;
-    if (padLeft < 0) padLeft = 0;
   } else if (padding === 'same') {
     const outLength = Math.ceil(inputLength / stride);
     const total = Math.max((outLength - 1) * stride + span - inputLength, 0);
@@ -81,73 +88,16 @@ export function resolveConv1dAttributes(
 }
 
 // ---------------------------------------------------------------------------
-// The three primitives
+// Composed implementations (any tfjs backend). tfjs's conv1d is channels-last,
+// so these transpose at the edges; the onnxruntime path never does.
 
-function forwardPrimitive(x: tf.Tensor3D, w: tf.Tensor3D, a: Conv1dAttributes): tf.Tensor3D {
-  if (activeEngine().onnxConvolutions) {
-    return tf.engine().runKernel(ORT_CONV1D, { x, w }, { ...a }) as tf.Tensor3D;
-  }
-  return tf.tidy(() => {
-    const padded = padTime(x, a.padLeft, a.padRight);
-    if (a.stride > 1 && a.dilation > 1) {
-      // tfjs refuses stride and dilation together: convolve densely, then subsample.
-      const dense = tf.conv1d(padded, w, 1, 'valid', 'NWC', a.dilation);
-      const outLength = conv1dOutputLength(x.shape[1], w.shape[0], a);
-      return tf.stridedSlice(dense, [0, 0, 0], [dense.shape[0], outLength * a.stride, dense.shape[2]], [1, a.stride, 1]) as tf.Tensor3D;
-    }
-    return tf.conv1d(padded, w, a.stride, 'valid', 'NWC', a.dilation);
-  });
+function toNwc(x: tf.Tensor3D): tf.Tensor3D {
+  return x.transpose([0, 2, 1]);
 }
 
-function inputGradientPrimitive(dy: tf.Tensor3D, w: tf.Tensor3D, a: Conv1dAttributes, inputLength: number): tf.Tensor3D {
-  if (activeEngine().onnxConvolutions) {
-    return tf.engine().runKernel(ORT_CONV1D_INPUT_GRADIENT, { dy, w }, { ...a, inputLength }) as tf.Tensor3D;
-  }
-  return tf.tidy(() => {
-    const [batch, outLength, outChannels] = dy.shape;
-    const kernelSize = w.shape[0];
-    const paddedLength = inputLength + a.padLeft + a.padRight;
-    // Put the stride's skipped samples back as zeros: [B, To, Co] → [B, s·(To−1)+1, Co].
-    let upsampled: tf.Tensor3D = dy;
-    if (a.stride > 1) {
-      const withZeros = tf.pad(dy.reshape([batch, outLength, 1, outChannels]), [[0, 0], [0, 0], [0, a.stride - 1], [0, 0]]);
-      const interleaved = withZeros.reshape([batch, outLength * a.stride, outChannels]) as tf.Tensor3D;
-      upsampled = interleaved.slice([0, 0, 0], [batch, a.stride * (outLength - 1) + 1, outChannels]);
-    }
-    // A full correlation with the flipped, transposed filter spreads each output back over its inputs.
-    const flipped = tf.reverse(w, 0).transpose([0, 2, 1]) as tf.Tensor3D;
-    const reach = a.dilation * (kernelSize - 1);
-    const dxPadded = tf.conv1d(padTime(upsampled, reach, paddedLength - upsampled.shape[1]), flipped, 1, 'valid', 'NWC', a.dilation);
-    return dxPadded.slice([0, a.padLeft, 0], [batch, inputLength, w.shape[1]]);
-  });
-}
-
-function filterGradientPrimitive(x: tf.Tensor3D, dy: tf.Tensor3D, a: Conv1dAttributes, kernelSize: number): tf.Tensor3D {
-  if (activeEngine().onnxConvolutions) {
-    return tf.engine().runKernel(ORT_CONV1D_FILTER_GRADIENT, { x, dy }, { ...a, kernelSize }) as tf.Tensor3D;
-  }
-  return tf.tidy(() => {
-    const padded = padTime(x, a.padLeft, a.padRight);
-    const [, , inChannels] = x.shape;
-    const [batch, outLength, outChannels] = dy.shape;
-    if (a.stride > 1 && a.dilation > 1) {
-      // One matmul per tap: dw[k] = x_k^T · dy, x_k the inputs tap k saw.
-      const taps: tf.Tensor[] = [];
-      const dyFlat = dy.reshape([batch * outLength, outChannels]);
-      for (let k = 0; k < kernelSize; k++) {
-        const start = k * a.dilation;
-        const seen = tf.stridedSlice(padded, [0, start, 0], [batch, start + a.stride * (outLength - 1) + 1, inChannels], [1, a.stride, 1]);
-        taps.push(tf.matMul(seen.reshape([batch * outLength, inChannels]), dyFlat, true, false));
-      }
-      return tf.stack(taps) as tf.Tensor3D;
-    }
-    // Swap batch and channel axes: Ci images of B channels, convolved with dy as a
-    // [To, B, Co] filter; the forward stride becomes the filter's dilation.
-    const images = padded.transpose([2, 1, 0]) as tf.Tensor3D;
-    const filter = dy.transpose([1, 0, 2]) as tf.Tensor3D;
-    const long = tf.conv1d(images, filter, a.dilation, 'valid', 'NWC', a.stride);
-    return long.slice([0, 0, 0], [inChannels, kernelSize, outChannels]).transpose([1, 0, 2]) as tf.Tensor3D;
-  });
+/** [Co, Ci, K] → tfjs's [K, Ci, Co]. */
+function toTfjsFilter(w: tf.Tensor3D): tf.Tensor3D {
+  return w.transpose([2, 1, 0]);
 }
 
 function padTime(x: tf.Tensor3D, left: number, right: number): tf.Tensor3D {
@@ -155,35 +105,195 @@ function padTime(x: tf.Tensor3D, left: number, right: number): tf.Tensor3D {
   return tf.pad(x, [[0, 0], [left, right], [0, 0]]);
 }
 
+function composedForward(x: tf.Tensor3D, w: tf.Tensor3D, a: Conv1dAttributes): tf.Tensor3D {
+  const padded = padTime(toNwc(x), a.padLeft, a.padRight);
+  const filter = toTfjsFilter(w);
+  let y: tf.Tensor3D;
+  if (a.stride > 1 && a.dilation > 1) {
+    // tfjs refuses stride and dilation together: convolve densely, then subsample.
+    const dense = tf.conv1d(padded, filter, 1, 'valid', 'NWC', a.dilation);
+    const outLength = conv1dOutputLength(x.shape[2], w.shape[2], a);
+    y = tf.stridedSlice(dense, [0, 0, 0], [dense.shape[0], outLength * a.stride, dense.shape[2]], [1, a.stride, 1]) as tf.Tensor3D;
+  } else {
+    y = tf.conv1d(padded, filter, a.stride, 'valid', 'NWC', a.dilation);
+  }
+  return toNwc(y);
+}
+
+function composedInputGradient(dy: tf.Tensor3D, w: tf.Tensor3D, a: Conv1dAttributes, inputLength: number): tf.Tensor3D {
+  const [batch, outChannels, outLength] = dy.shape;
+  const [, inChannels, kernelSize] = w.shape;
+  const dyNwc = toNwc(dy);
+  const paddedLength = inputLength + a.padLeft + a.padRight;
+  if (a.stride > 1 && a.dilation === 1) {
+    // Polyphase, as in ort/graphs.ts: all s output phases are one stride-1 convolution
+    // with s·Ci output channels over M = ceil(K/s) taps, and in channels-last its
+    // output [B, Q, s·Ci] reshapes for free into the interleaved [B, Q·s, Ci].
+    const s = a.stride;
+    const taps = Math.ceil(kernelSize / s);
+    const padded = taps * s > kernelSize ? tf.pad(w, [[0, 0], [0, 0], [0, taps * s - kernelSize]]) : w;
+    // [Co, Ci, M, s] → taps reversed → tfjs filter [M, Co, s, Ci] → [M, Co, s·Ci]
+    const phases = tf
+      .reverse(padded.reshape([outChannels, inChannels, taps, s]), 2)
+      .transpose([2, 0, 3, 1])
+      .reshape([taps, outChannels, s * inChannels]) as tf.Tensor3D;
+    const z = tf.conv1d(padTime(dyNwc, taps - 1, taps), phases, 1, 'valid', 'NWC');
+    const interleaved = z.reshape([batch, z.shape[1] * s, inChannels]) as tf.Tensor3D;
+    return toNwc(interleaved.slice([0, a.padLeft, 0], [batch, inputLength, inChannels]));
+  }
+  // Otherwise put the stride's skipped samples back as zeros ([B, To, Co] → [B, s·(To−1)+1, Co])
+  // and run a full correlation with the flipped filter: tfjs filter [K, Co, Ci] = w with taps reversed.
+  let upsampled = dyNwc;
+  if (a.stride > 1) {
+    const withZeros = tf.pad(dyNwc.reshape([batch, outLength, 1, outChannels]), [[0, 0], [0, 0], [0, a.stride - 1], [0, 0]]);
+    const interleaved = withZeros.reshape([batch, outLength * a.stride, outChannels]) as tf.Tensor3D;
+    upsampled = interleaved.slice([0, 0, 0], [batch, a.stride * (outLength - 1) + 1, outChannels]);
+  }
+  const flipped = tf.reverse(w, 2).transpose([2, 0, 1]) as tf.Tensor3D;
+  const reach = a.dilation * (kernelSize - 1);
+  const full = tf.conv1d(padTime(upsampled, reach, paddedLength - upsampled.shape[1]), flipped, 1, 'valid', 'NWC', a.dilation);
+  return toNwc(full.slice([0, a.padLeft, 0], [batch, inputLength, inChannels]));
+}
+
+function composedFilterGradient(x: tf.Tensor3D, dy: tf.Tensor3D, a: Conv1dAttributes, kernelSize: number): tf.Tensor3D {
+  const [batch, inChannels] = x.shape;
+  const outLength = dy.shape[2];
+  const padded = a.padLeft > 0 || a.padRight > 0 ? tf.pad(x, [[0, 0], [0, 0], [a.padLeft, a.padRight]]) : x;
+  // One batched matmul per tap, channels-first: dw[:, :, k] = Σ_b dy_b · x_kᵀ, x_k the
+  // inputs tap k saw. dy · x_kᵀ is the fully-connected layout XNNPACK runs natively.
+  // (The textbook single convolution with batch and channels swapped has a To-wide
+  // kernel, which XNNPACK and the plain cpu kernels run far slower.)
+  const taps: tf.Tensor[] = [];
+  for (let k = 0; k < kernelSize; k++) {
+    const start = k * a.dilation;
+    const end = start + a.stride * (outLength - 1) + 1;
+    const seen =
+      a.stride === 1
+        ? padded.slice([0, 0, start], [batch, inChannels, outLength])
+        : tf.stridedSlice(padded, [0, 0, start], [batch, inChannels, end], [1, 1, a.stride]);
+    taps.push(tf.matMul(dy, seen as tf.Tensor3D, false, true).sum(0));
+  }
+  return tf.stack(taps, 2) as tf.Tensor3D;
+}
+
+// ---------------------------------------------------------------------------
+// Kernels
+
+function attributesOf(attrs: tf.NamedAttrMap): Conv1dAttributes {
+  return {
+    stride: attrs['stride'] as number,
+    dilation: attrs['dilation'] as number,
+    padLeft: attrs['padLeft'] as number,
+    padRight: attrs['padRight'] as number,
+  };
+}
+
+/** Runs a composed implementation inside a kernel: tensors in, a tensor out, no leaks. */
+function composed(inputs: tf.TensorInfo[], body: (...tensors: tf.Tensor3D[]) => tf.Tensor3D): tf.Tensor {
+  const engine = tf.engine();
+  return tf.tidy(() =>
+    body(
+      ...inputs.map((info) => {
+        // The wrapper is disposed with the tidy; its own reference keeps the caller's data alive.
+        engine.backend.incRef(info.dataId);
+        return engine.makeTensorFromTensorInfo(info) as tf.Tensor3D;
+      }),
+    ),
+  );
+}
+
+type Implementation = 'onnxruntime' | 'composed';
+
+function forwardKernel(implementation: () => Implementation): tf.KernelFunc {
+  return (args) => {
+    const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+    if (implementation() === 'onnxruntime') return ortConv1dForward(args);
+    return composed([x, w], (xs, ws) => composedForward(xs!, ws!, attributesOf(args.attrs!)));
+  };
+}
+
+function inputGradientKernel(implementation: () => Implementation): tf.KernelFunc {
+  return (args) => {
+    const { dy, w } = args.inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
+    if (implementation() === 'onnxruntime') return ortConv1dInputGradient(args);
+    const inputLength = args.attrs!['inputLength'] as number;
+    return composed([dy, w], (dys, ws) => composedInputGradient(dys!, ws!, attributesOf(args.attrs!), inputLength));
+  };
+}
+
+function filterGradientKernel(implementation: () => Implementation): tf.KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    if (implementation() === 'onnxruntime') return ortConv1dFilterGradient(args);
+    const kernelSize = args.attrs!['kernelSize'] as number;
+    return composed([x, dy], (xs, dys) => composedFilterGradient(xs!, dys!, attributesOf(args.attrs!), kernelSize));
+  };
+}
+
+const registeredBackends = new Set<string>();
+let gradientsRegistered = false;
+
+/**
+ * Registers the three kernels on a tfjs backend. `implementation` is asked on
+ * every call, since one tfjs backend ('wasm') serves two rungs.
+ */
+export function registerConv1dKernels(backendName: string, implementation: () => Implementation): void {
+  if (!registeredBackends.has(backendName)) {
+    registeredBackends.add(backendName);
+    tf.registerKernel({ kernelName: CONV1D, backendName, kernelFunc: forwardKernel(implementation) });
+    tf.registerKernel({ kernelName: CONV1D_INPUT_GRADIENT, backendName, kernelFunc: inputGradientKernel(implementation) });
+    tf.registerKernel({ kernelName: CONV1D_FILTER_GRADIENT, backendName, kernelFunc: filterGradientKernel(implementation) });
+  }
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
+  tf.registerGradient({
+    kernelName: CONV1D,
+    inputsToSave: ['x', 'w'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, w] = saved as [tf.Tensor3D, tf.Tensor3D];
+      const grad = dy as tf.Tensor3D;
+      return {
+        x: () => tf.engine().runKernel(CONV1D_INPUT_GRADIENT, { dy: grad, w }, { ...attrs, inputLength: x.shape[2] }) as tf.Tensor,
+        w: () => tf.engine().runKernel(CONV1D_FILTER_GRADIENT, { x, dy: grad }, { ...attrs, kernelSize: w.shape[2] }) as tf.Tensor,
+      };
+    },
+  });
+  // The input-gradient kernel is also the transposed convolution's forward pass.
+  tf.registerGradient({
+    kernelName: CONV1D_INPUT_GRADIENT,
+    inputsToSave: ['dy', 'w'],
+    gradFunc: (gradOut, saved, attrs) => {
+      const [input, w] = saved as [tf.Tensor3D, tf.Tensor3D];
+      const grad = gradOut as tf.Tensor3D;
+      // The roles swap: the upsampled output plays the forward conv's input.
+      return {
+        dy: () => tf.engine().runKernel(CONV1D, { x: grad, w }, attrs) as tf.Tensor,
+        w: () => tf.engine().runKernel(CONV1D_FILTER_GRADIENT, { x: grad, dy: input }, { ...attrs, kernelSize: w.shape[2] }) as tf.Tensor,
+      };
+    },
+  });
+}
+
 // ---------------------------------------------------------------------------
 // The ops
 
+function conv1dAttrMap(a: Conv1dAttributes): tf.NamedAttrMap {
+  return { stride: a.stride, dilation: a.dilation, padLeft: a.padLeft, padRight: a.padRight };
+}
+
 /**
- * y[B, To, Cout] = conv1d(x[B, T, Cin], w[K, Cin, Cout]), differentiable in x and w.
+ * y[B, Cout, To] = conv1d(x[B, Cin, T], w[Cout, Cin, K]), differentiable in x and w.
  */
 export function conv1d(x: tf.Tensor3D, w: tf.Tensor3D, options: Conv1dOptions = {}): tf.Tensor3D {
-  const kernelSize = w.shape[0];
-  if (x.shape[2] !== w.shape[1]) {
-    throw new RangeError(`conv1d: input has ${x.shape[2]} channels, filter expects ${w.shape[1]}`);
+  const kernelSize = w.shape[2];
+  if (x.shape[1] !== w.shape[1]) {
+    throw new RangeError(`conv1d: input has ${x.shape[1]} channels, filter expects ${w.shape[1]}`);
   }
-  const a = resolveConv1dAttributes(x.shape[1], kernelSize, options);
-  if (conv1dOutputLength(x.shape[1], kernelSize, a) < 1) {
-    throw new RangeError(`conv1d: input of ${x.shape[1]} samples is shorter than the kernel's span`);
+  const a = resolveConv1dAttributes(x.shape[2], kernelSize, options);
+  if (conv1dOutputLength(x.shape[2], kernelSize, a) < 1) {
+    throw new RangeError(`conv1d: input of ${x.shape[2]} samples is shorter than the kernel's span`);
   }
-  const inputLength = x.shape[1];
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, ws, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    save([xs, ws]);
-    return {
-      value: forwardPrimitive(xs, ws, a),
-      gradFunc: (dy, saved) => {
-        const [xSaved, wSaved] = saved as [tf.Tensor3D, tf.Tensor3D];
-        const grad = dy as tf.Tensor3D;
-        return [inputGradientPrimitive(grad, wSaved, a, inputLength), filterGradientPrimitive(xSaved, grad, a, kernelSize)];
-      },
-    };
-  });
-  return op(x, w) as tf.Tensor3D;
+  return tf.engine().runKernel(CONV1D, { x, w }, conv1dAttrMap(a)) as tf.Tensor3D;
 }
 
 /** Output length of convTranspose1d. */
@@ -195,13 +305,14 @@ export function convTranspose1dOutputLength(inputLength: number, kernelSize: num
 }
 
 /**
- * y[B, To, Cout] = convTranspose1d(x[B, T, Cin], w[K, Cout, Cin]): the adjoint of
- * conv1d with the same filter, as used by upsampling decoders.
+ * y[B, Cout, To] = convTranspose1d(x[B, Cin, T], w[Cin, Cout, K]): the adjoint of
+ * conv1d with the same filter, as used by upsampling decoders (PyTorch's
+ * ConvTranspose1d with padding = trim).
  */
 export function convTranspose1d(x: tf.Tensor3D, w: tf.Tensor3D, options: ConvTranspose1dOptions = {}): tf.Tensor3D {
-  const kernelSize = w.shape[0];
-  if (x.shape[2] !== w.shape[2]) {
-    throw new RangeError(`convTranspose1d: input has ${x.shape[2]} channels, filter expects ${w.shape[2]}`);
+  const kernelSize = w.shape[2];
+  if (x.shape[1] !== w.shape[0]) {
+    throw new RangeError(`convTranspose1d: input has ${x.shape[1]} channels, filter expects ${w.shape[0]}`);
   }
   const stride = options.stride ?? 1;
   const outputPadding = options.outputPadding ?? 0;
@@ -210,20 +321,7 @@ export function convTranspose1d(x: tf.Tensor3D, w: tf.Tensor3D, options: ConvTra
   }
   const [padLeft, padRight] = options.trim ?? [0, 0];
   const a: Conv1dAttributes = { stride, dilation: options.dilation ?? 1, padLeft, padRight };
-  const outLength = convTranspose1dOutputLength(x.shape[1], kernelSize, options);
+  const outLength = convTranspose1dOutputLength(x.shape[2], kernelSize, options);
   if (outLength < 1) throw new RangeError('convTranspose1d: trims remove the whole output');
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, ws, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    save([xs, ws]);
-    return {
-      value: inputGradientPrimitive(xs, ws, a, outLength),
-      gradFunc: (dy, saved) => {
-        const [xSaved, wSaved] = saved as [tf.Tensor3D, tf.Tensor3D];
-        const grad = dy as tf.Tensor3D;
-        // The roles swap: the upsampled output plays the forward conv's input.
-        return [forwardPrimitive(grad, wSaved, a), filterGradientPrimitive(grad, xSaved, a, kernelSize)];
-      },
-    };
-  });
-  return op(x, w) as tf.Tensor3D;
+  return tf.engine().runKernel(CONV1D_INPUT_GRADIENT, { dy: x, w }, { ...conv1dAttrMap(a), inputLength: outLength }) as tf.Tensor3D;
 }

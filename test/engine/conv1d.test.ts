@@ -16,6 +16,7 @@ import {
   type Conv1dAttributes,
   type Conv1dPadding,
 } from '../../src/engine/index.js';
+import { ortSessionKeys } from '../../src/engine/ort/kernels.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
 interface Case {
@@ -29,22 +30,22 @@ interface Case {
   padding: Conv1dPadding;
 }
 
-/** Plain loops: y[b,t,o] = Σ_k Σ_i xpad[b, t·s + k·d, i] · w[k,i,o]. */
+/** Plain loops, channels-first: y[b,o,t] = Σ_k Σ_i xpad[b, i, t·s + k·d] · w[o,i,k]. */
 function referenceConv(x: Float32Array, w: Float32Array, c: Case, a: Conv1dAttributes) {
   const outLength = conv1dOutputLength(c.length, c.kernelSize, a);
-  const at = (b: number, t: number, i: number) => {
-    const u = t - a.padLeft;
-    return u < 0 || u >= c.length ? 0 : x[(b * c.length + u) * c.inChannels + i]!;
-  };
-  const y = new Float64Array(c.batch * outLength * c.outChannels);
+  const xIndex = (b: number, i: number, u: number) => (b * c.inChannels + i) * c.length + u;
+  const wIndex = (o: number, i: number, k: number) => (o * c.inChannels + i) * c.kernelSize + k;
+  const y = new Float64Array(c.batch * c.outChannels * outLength);
   for (let b = 0; b < c.batch; b++)
-    for (let t = 0; t < outLength; t++)
-      for (let o = 0; o < c.outChannels; o++) {
+    for (let o = 0; o < c.outChannels; o++)
+      for (let t = 0; t < outLength; t++) {
         let sum = 0;
-        for (let k = 0; k < c.kernelSize; k++)
-          for (let i = 0; i < c.inChannels; i++)
-            sum += at(b, t * a.stride + k * a.dilation, i) * w[(k * c.inChannels + i) * c.outChannels + o]!;
-        y[(b * outLength + t) * c.outChannels + o] = sum;
+        for (let k = 0; k < c.kernelSize; k++) {
+          const u = t * a.stride + k * a.dilation - a.padLeft;
+          if (u < 0 || u >= c.length) continue;
+          for (let i = 0; i < c.inChannels; i++) sum += x[xIndex(b, i, u)]! * w[wIndex(o, i, k)]!;
+        }
+        y[(b * c.outChannels + o) * outLength + t] = sum;
       }
   return { y, outLength };
 }
@@ -54,15 +55,15 @@ function referenceGradients(x: Float32Array, w: Float32Array, g: Float32Array, c
   const dx = new Float64Array(x.length);
   const dw = new Float64Array(w.length);
   for (let b = 0; b < c.batch; b++)
-    for (let t = 0; t < outLength; t++)
-      for (let o = 0; o < c.outChannels; o++) {
-        const grad = g[(b * outLength + t) * c.outChannels + o]!;
+    for (let o = 0; o < c.outChannels; o++)
+      for (let t = 0; t < outLength; t++) {
+        const grad = g[(b * c.outChannels + o) * outLength + t]!;
         for (let k = 0; k < c.kernelSize; k++) {
           const u = t * a.stride + k * a.dilation - a.padLeft;
           if (u < 0 || u >= c.length) continue;
           for (let i = 0; i < c.inChannels; i++) {
-            const xi = (b * c.length + u) * c.inChannels + i;
-            const wi = (k * c.inChannels + i) * c.outChannels + o;
+            const xi = (b * c.inChannels + i) * c.length + u;
+            const wi = (o * c.inChannels + i) * c.kernelSize + k;
             dx[xi] += grad * w[wi]!;
             dw[wi] += grad * x[xi]!;
           }
@@ -129,19 +130,42 @@ describe('conv1d primitives against plain loops', function () {
         const g = randomArray(rand, y.length);
         const { dx, dw } = referenceGradients(x, w, g, c, a, outLength);
 
-        const xt = tf.tensor3d(x, [c.batch, c.length, c.inChannels]);
-        const wt = tf.tensor3d(w, [c.kernelSize, c.inChannels, c.outChannels]);
-        const gt = tf.tensor3d(g, [c.batch, outLength, c.outChannels]);
+        const xt = tf.tensor3d(x, [c.batch, c.inChannels, c.length]);
+        const wt = tf.tensor3d(w, [c.outChannels, c.inChannels, c.kernelSize]);
+        const gt = tf.tensor3d(g, [c.batch, c.outChannels, outLength]);
         const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => conv1d(xi as tf.Tensor3D, wi as tf.Tensor3D, c).mul(gt).sum());
         const yt = conv1d(xt, wt, c);
         const [dxt, dwt] = grads([xt, wt]);
         const label = JSON.stringify(c);
-        expect(yt.shape, label).to.deep.equal([c.batch, outLength, c.outChannels]);
+        expect(yt.shape, label).to.deep.equal([c.batch, c.outChannels, outLength]);
         expect(relativeError(yt.dataSync(), y), `forward ${label}`).to.be.below(1e-4);
         expect(relativeError(dxt!.dataSync(), dx), `input gradient ${label}`).to.be.below(1e-4);
         expect(relativeError(dwt!.dataSync(), dw), `filter gradient ${label}`).to.be.below(1e-4);
         tf.dispose([xt, wt, gt, yt, dxt!, dwt!]);
       }
+      if (rung === 'wasm+onnxruntime') {
+        // The random shapes must have reached every graph variant the kernels can pick.
+        const keys = ortSessionKeys().join(' ');
+        for (const variant of [/fwd:\S*:conv\b/, /fwd:\S*:im2col/, /dx:\S*:flipped-conv:conv\b/, /dx:\S*:flipped-conv:im2col/,
+          /dx:\S*:polyphase:conv\b/, /dx:\S*:polyphase:im2col/, /dx:\S*:conv-transpose/, /dw:\S*:conv\b/, /dw:\S*:im2col/]) {
+          expect(keys, String(variant)).to.match(variant);
+        }
+      }
+    });
+
+    it(`${rung}: leaks no tensors and computes only the gradients asked for`, async () => {
+      await initEngine({ backend: rung });
+      const x = tf.randomNormal([2, 3, 50]) as tf.Tensor3D;
+      const w = tf.randomNormal([4, 3, 5]) as tf.Tensor3D;
+      const before = tf.memory().numTensors;
+      const [dw] = tf.grads((wi: tf.Tensor) => conv1d(x, wi as tf.Tensor3D, { stride: 2, padding: 'same' }).square().sum())([w]);
+      expect(dw!.shape).to.deep.equal([4, 3, 5]);
+      dw!.dispose();
+      tf.tidy(() => {
+        convTranspose1d(x, tf.randomNormal([3, 2, 4]) as tf.Tensor3D, { stride: 2, trim: [1, 1] });
+      });
+      expect(tf.memory().numTensors).to.equal(before);
+      tf.dispose([x, w]);
     });
 
     it(`${rung}: convTranspose1d is the adjoint of conv1d, gradients included`, async () => {
@@ -159,13 +183,13 @@ describe('conv1d primitives against plain loops', function () {
         const x = randomArray(rand, c.batch * c.length * c.inChannels);
         const w = randomArray(rand, c.kernelSize * c.inChannels * c.outChannels);
         const u = randomArray(rand, c.batch * outLength * c.outChannels);
-        const xt = tf.tensor3d(x, [c.batch, c.length, c.inChannels]);
-        const wt = tf.tensor3d(w, [c.kernelSize, c.inChannels, c.outChannels]);
-        const ut = tf.tensor3d(u, [c.batch, outLength, c.outChannels]);
+        const xt = tf.tensor3d(x, [c.batch, c.inChannels, c.length]);
+        const wt = tf.tensor3d(w, [c.outChannels, c.inChannels, c.kernelSize]);
+        const ut = tf.tensor3d(u, [c.batch, c.outChannels, outLength]);
         // <conv(x), u> = <x, convT(u)>
         const left = conv1d(xt, wt, c).mul(ut).sum().dataSync()[0]!;
         const back = convTranspose1d(ut, wt, options);
-        expect(back.shape).to.deep.equal([c.batch, c.length, c.inChannels]);
+        expect(back.shape).to.deep.equal([c.batch, c.inChannels, c.length]);
         const right = back.mul(xt).sum().dataSync()[0]!;
         expect(Math.abs(left - right) / Math.max(1, Math.abs(left)), JSON.stringify(c)).to.be.below(1e-4);
 

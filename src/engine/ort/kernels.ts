@@ -16,7 +16,6 @@ import {
   conv1dForwardGraph,
   conv1dInputGradientGraph,
   convMethod,
-  filterGradientMethod,
   inputGradientMethod,
   reduceSumGraph,
 } from './graphs.js';
@@ -24,9 +23,6 @@ import type { Tensor as OrtTensor } from 'onnxruntime-common';
 
 import { ortFloatTensor, ortInt64Tensor, SyncSession } from './runtime.js';
 
-export const ORT_CONV1D = 'SimvqOrtConv1D';
-export const ORT_CONV1D_INPUT_GRADIENT = 'SimvqOrtConv1DBackpropInput';
-export const ORT_CONV1D_FILTER_GRADIENT = 'SimvqOrtConv1DBackpropFilter';
 
 /** Below this many multiply-adds tfjs's own matmul wins over the call overhead. */
 const MATMUL_MIN_MACS = 1 << 18;
@@ -91,23 +87,25 @@ export function conv1dOutputLength(inputLength: number, kernelSize: number, a: C
   return Math.floor((inputLength + a.padLeft + a.padRight - span) / a.stride) + 1;
 }
 
-const conv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+// Layouts: activations [B, C, T], filters [Co, Ci, K] (see ../conv1d.ts).
+
+export const ortConv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
   const a = conv1dAttributes(attrs!);
-  const [batch, length] = x.shape as [number, number, number];
-  const [kernelSize, , outChannels] = w.shape as [number, number, number];
+  const [batch, , length] = x.shape as [number, number, number];
+  const [outChannels, , kernelSize] = w.shape as [number, number, number];
   const outLength = conv1dOutputLength(length, kernelSize, a);
-  const method = convMethod(kernelSize, x.shape[2]!, outLength);
+  const method = convMethod(outLength);
   const graph = session(`fwd:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dForwardGraph(a, kernelSize, method));
-  return runOnHeap(backend as BackendWasm, graph, { x, w }, 'y', [batch, outLength, outChannels]);
+  return runOnHeap(backend as BackendWasm, graph, { x, w }, 'y', [batch, outChannels, outLength]);
 };
 
-const conv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, w } = inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
   const a = conv1dAttributes(attrs!);
   const inputLength = attrs!['inputLength'] as number;
-  const [batch, outLength] = dy.shape as [number, number, number];
-  const [kernelSize, inChannels] = w.shape as [number, number, number];
+  const [batch, , outLength] = dy.shape as [number, number, number];
+  const [, inChannels, kernelSize] = w.shape as [number, number, number];
   // ConvTranspose yields stride·(To−1) + span − pads; the rest of the input length
   // (samples the forward stride skipped over) comes back as output padding.
   const span = a.dilation * (kernelSize - 1) + 1;
@@ -116,39 +114,36 @@ const conv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     throw new Error(`conv1d input gradient: length ${inputLength} does not match ${outLength} outputs`);
   }
   const kind = inputGradientMethod(a, kernelSize);
-  // The inner convolution's shape: flipped filter over T frames, or M taps of s·Ci phases.
-  const method =
-    kind === 'polyphase'
-      ? convMethod(Math.ceil(kernelSize / a.stride), dy.shape[2]!, outLength)
-      : convMethod(kernelSize, dy.shape[2]!, inputLength);
+  // The inner convolution produces T frames (flipped filter) or about To (polyphase).
+  const method = convMethod(kind === 'polyphase' ? outLength : inputLength);
   // The ConvTranspose fallback takes the output padding as an attribute; the others trim at run time.
   const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}:${method}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '');
   const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, method));
   const extra: Record<string, OrtTensor> = kind === 'polyphase' ? { end: ortInt64Tensor([a.padLeft + inputLength]) } : {};
-  return runOnHeap(backend as BackendWasm, graph, { dy, w }, 'dx', [batch, inputLength, inChannels], extra);
+  return runOnHeap(backend as BackendWasm, graph, { dy, w }, 'dx', [batch, inChannels, inputLength], extra);
 };
 
-const conv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = conv1dAttributes(attrs!);
   const kernelSize = attrs!['kernelSize'] as number;
-  const inChannels = x.shape[2]!;
-  const outChannels = dy.shape[2]!;
-  const method = filterGradientMethod(inChannels);
+  const inChannels = x.shape[1]!;
+  const outChannels = dy.shape[1]!;
+  const method = convMethod(dy.shape[2]!);
   const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dFilterGradientGraph(a, kernelSize, method));
-  return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [kernelSize, inChannels, outChannels]);
+  return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
 };
 
 let registered = false;
 
-/** Registers the onnxruntime kernels on tfjs's wasm backend (idempotent). */
+/**
+ * Sends tfjs's wasm BatchMatMul and Sum to onnxruntime where that pays (idempotent).
+ * The convolution kernels above are registered by ../conv1d.ts.
+ */
 export function registerOrtKernels(backendName: 'wasm', isActive: () => boolean): void {
   isOrtActive = isActive;
   if (registered) return;
   registered = true;
-  tf.registerKernel({ kernelName: ORT_CONV1D, backendName, kernelFunc: conv1dForward });
-  tf.registerKernel({ kernelName: ORT_CONV1D_INPUT_GRADIENT, backendName, kernelFunc: conv1dInputGradient });
-  tf.registerKernel({ kernelName: ORT_CONV1D_FILTER_GRADIENT, backendName, kernelFunc: conv1dFilterGradient });
   replaceBatchMatMul(backendName);
   replaceSum(backendName);
 }
@@ -265,7 +260,7 @@ function replaceBatchMatMul(backendName: 'wasm'): void {
   });
 }
 
-/** Number of cached onnxruntime sessions (one per op and attribute set). */
-export function ortSessionCount(): number {
-  return sessions.size;
+/** Keys of the cached onnxruntime sessions (op, attributes, method): tests check coverage with them. */
+export function ortSessionKeys(): string[] {
+  return [...sessions.keys()];
 }
