@@ -3,14 +3,14 @@
  *
  * Layouts are onnxruntime's own (and PyTorch's): activations [B, C, T], conv
  * filters [Co, Ci, K]. Batch, channel and length dims are symbolic, so one
- * session serves every shape with the same attributes and method.
+ * session serves every shape with the same attributes.
  *
- * A convolution is emitted one of two ways (measured on 2 cores, DESIGN.md):
- *   - 'conv': onnxruntime's Conv, which runs one GEMM per batch item over the
- *     frames (60-130 GFLOP/s on long sequences);
- *   - 'im2col': channels-last, the K strided views of the input side by side
- *     times the filter as one [K·Ci, Co] matrix: a single GEMM over all B·To
- *     frames. Short sequences (deep layers) run 2-3× faster this way.
+ * Every convolution is onnxruntime's own Conv (one GEMM per batch item) and
+ * every 1×1 convolution a batched MatMul; gradients are rewritten as forward
+ * convolutions where that is faster (see conv1dInputGradientGraph). In this
+ * layout a channels-last im2col with one GEMM over all frames lost to Conv on
+ * every reference shape, deep short-sequence layers included (38-63 against
+ * 61-116 GFLOP/s), so there is no second emission.
  */
 import { OnnxGraphBuilder } from '../../onnx/index.js';
 
@@ -20,13 +20,6 @@ export interface Conv1dAttributes {
   dilation: number;
   padLeft: number;
   padRight: number;
-}
-
-export type ConvMethod = 'conv' | 'im2col';
-
-/** Picks the faster emission for a convolution producing `outLength` frames. */
-export function convMethod(outLength: number): ConvMethod {
-  return outLength <= 512 ? 'im2col' : 'conv';
 }
 
 /** dims[index] of a shape vector, as a 1-element int64 tensor. */
@@ -95,15 +88,7 @@ function tapViews(g: OnnxGraphBuilder, padded: string, axis: number, span: strin
 /**
  * Emits y[B, Co, To] = conv(x[B, Ci, T], w[Co, Ci, K]) and returns y's name.
  */
-function emitConv(
-  g: OnnxGraphBuilder,
-  x: string,
-  w: string,
-  kernelSize: number,
-  a: Conv1dAttributes,
-  method: ConvMethod,
-  output?: string,
-): string {
+function emitConv(g: OnnxGraphBuilder, x: string, w: string, kernelSize: number, a: Conv1dAttributes, output?: string): string {
   const y = output ?? g.uniqueName('y');
   if (kernelSize === 1 && a.stride === 1 && a.padLeft === 0 && a.padRight === 0) {
     // Pointwise: [Co, Ci] · [B, Ci, T] is a plain batched GEMM, 2-3× faster than Conv's 1×1 path here.
@@ -112,60 +97,29 @@ function emitConv(
     g.addNode('MatMul', [matrix, x], [y]);
     return y;
   }
-  if (method === 'conv') {
-    g.addNode('Conv', [x, w], [y], { strides: [a.stride], dilations: [a.dilation], pads: [a.padLeft, a.padRight] });
-    return y;
-  }
-  // im2col, channels-last: [B, T, Ci] → views [B, To, Ci] → [B, To, K·Ci] · [K·Ci, Co].
-  const xNwc = transpose(g, x, [0, 2, 1]);
-  const padded = padTime(g, xNwc, 1, a.padLeft, a.padRight);
-  // span = stride·(To−1)+1 = stride·floor((Tp − reach − 1) / stride) + 1, Tp the padded length.
-  const reach = a.dilation * (kernelSize - 1);
-  const usable = g.uniqueName('usable');
-  g.addNode('Add', [shapeDim(g, shapeOf(g, x), 2), g.addConstant('pad_minus_reach', 'int64', [a.padLeft + a.padRight - reach - 1])], [usable]);
-  const span = g.uniqueName('span');
-  if (a.stride === 1) {
-    g.addNode('Add', [usable, g.addConstant('one', 'int64', [1])], [span]);
-  } else {
-    const stride = g.addConstant('stride', 'int64', [a.stride]);
-    const frames = g.uniqueName('frames_minus_one');
-    const scaled = g.uniqueName('scaled');
-    g.addNode('Div', [usable, stride], [frames]);
-    g.addNode('Mul', [frames, stride], [scaled]);
-    g.addNode('Add', [scaled, g.addConstant('one', 'int64', [1])], [span]);
-  }
-  const views = tapViews(g, padded, 1, span, kernelSize, a);
-  let columns = views[0]!;
-  if (views.length > 1) {
-    columns = g.uniqueName('columns');
-    g.addNode('Concat', views, [columns], { axis: 2 });
-  }
-  // Rows of the filter matrix in the columns' order: tap-major, then input channel.
-  const matrix = g.uniqueName(`${w}_matrix`);
-  g.addNode('Flatten', [transpose(g, w, [2, 1, 0])], [matrix], { axis: 2 });
-  const yNwc = g.uniqueName(`${y}_nwc`);
-  g.addNode('MatMul', [columns, matrix], [yNwc]);
-  g.addNode('Transpose', [yNwc], [y], { perm: [0, 2, 1] });
+  g.addNode('Conv', [x, w], [y], { strides: [a.stride], dilations: [a.dilation], pads: [a.padLeft, a.padRight] });
   return y;
 }
 
 /** y[B,Co,To] = conv(x[B,Ci,T], w[Co,Ci,K]). */
-export function conv1dForwardGraph(a: Conv1dAttributes, kernelSize: number, method: ConvMethod): Uint8Array {
+export function conv1dForwardGraph(a: Conv1dAttributes, kernelSize: number): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_forward');
   g.addInput('x', 'float32', ['B', 'Ci', 'T']);
   g.addInput('w', 'float32', ['Co', 'Ci', kernelSize]);
   g.addOutput('y', 'float32', ['B', 'Co', 'To']);
-  emitConv(g, 'x', 'w', kernelSize, a, method, 'y');
+  emitConv(g, 'x', 'w', kernelSize, a, 'y');
   return g.toModelBytes();
 }
 
 /** How the input gradient is computed for an attribute set (see conv1dInputGradientGraph). */
 export type InputGradientMethod = 'flipped-conv' | 'polyphase' | 'conv-transpose';
 
-export function inputGradientMethod(a: Conv1dAttributes, kernelSize: number): InputGradientMethod {
+export function inputGradientMethod(a: Conv1dAttributes, kernelSize: number, outLength: number): InputGradientMethod {
   const reach = a.dilation * (kernelSize - 1);
   if (a.stride === 1 && a.padLeft <= reach && a.padRight <= reach) return 'flipped-conv';
-  if (a.dilation === 1 && a.stride > 1) return 'polyphase';
+  // On short sequences ConvTranspose wins (34 vs 48 ms at 50 frames, 512→256, K 16, s 8):
+  // polyphase's interleaving transpose no longer pays for itself.
+  if (a.dilation === 1 && a.stride > 1 && outLength > 128) return 'polyphase';
   return 'conv-transpose';
 }
 
@@ -180,26 +134,24 @@ export function inputGradientMethod(a: Conv1dAttributes, kernelSize: number): In
  *     only meets taps r, r+s, r+2s, ..., so all s phases are one stride-1
  *     convolution with s·Ci output channels over ceil(K/s) taps, whose output
  *     [B, s·Ci, Q] interleaves into [B, Ci, Q·s];
- *   - both stride and dilation > 1 (not used by our models): ConvTranspose.
+ *   - otherwise (short sequences, or stride and dilation both > 1): ConvTranspose.
  */
 export function conv1dInputGradientGraph(
   a: Conv1dAttributes,
   kernelSize: number,
   outputPadding: number,
-  method: ConvMethod,
+  kind: InputGradientMethod,
 ): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_input_gradient');
   g.addInput('dy', 'float32', ['B', 'Co', 'To']);
   g.addInput('w', 'float32', ['Co', 'Ci', kernelSize]);
   g.addOutput('dx', 'float32', ['B', 'Ci', 'T']);
-  const kind = inputGradientMethod(a, kernelSize);
-
   if (kind === 'flipped-conv') {
     // Filter [Ci, Co, K] with the taps reversed: dx[t] = Σ_k w[k]ᵀ · dy[t + padLeft − k·d].
     const reach = a.dilation * (kernelSize - 1);
     const flipped = reverseAxis(g, transpose(g, 'w', [1, 0, 2]), 2);
     const pads = { stride: 1, dilation: a.dilation, padLeft: reach - a.padLeft, padRight: reach - a.padRight };
-    emitConv(g, 'dy', flipped, kernelSize, pads, method, 'dx');
+    emitConv(g, 'dy', flipped, kernelSize, pads, 'dx');
     return g.toModelBytes();
   }
 
@@ -236,7 +188,7 @@ export function conv1dInputGradientGraph(
   const phases = g.uniqueName('w_phases');
   g.addNode('Reshape', [ordered, filterShape], [phases]);
   // One extra frame on the right keeps Q·s ≥ padLeft + T whatever the output padding.
-  const z = emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps }, method);
+  const z = emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps });
   // [B, s·Ci, Q] → [B, s, Ci, Q] → [B, Ci, Q, s] → [B, Ci, Q·s]
   const split4 = g.uniqueName('z_split');
   g.addNode('Reshape', [z, concatShape(g, [g.addConstant('b_s', 'int64', [0, s]), ci, g.addConstant('any', 'int64', [-1])])], [split4]);
@@ -253,46 +205,20 @@ function concatShape(g: OnnxGraphBuilder, parts: string[]): string {
 }
 
 /**
- * dw[Co,Ci,K] from x[B,Ci,T] and dy[B,Co,To], dw[:,:,k] = Σ_b dy_b · view_kᵀ with
- * view_k what tap k saw, one of two ways (`method`, as for the forward pass):
- *   - 'conv' (long sequences): one batched GEMM per tap over the frames
- *     (87-111 GFLOP/s here, ~1.7× a channels-last im2col);
- *   - 'im2col' (short sequences): channels-last views side by side,
- *     [B·To, K·Ci]ᵀ · [B·To, Co], one GEMM over all frames of the batch.
- * The views' ends follow To at run time.
+ * dw[Co,Ci,K] from x[B,Ci,T] and dy[B,Co,To]: dw[:,:,k] = Σ_b dy_b · view_kᵀ,
+ * view_k what tap k saw, as one batched GEMM per tap (87-111 GFLOP/s here on
+ * long sequences, ~1.7× a channels-last im2col). The views' ends follow To at
+ * run time.
  */
-export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number, method: ConvMethod): Uint8Array {
+export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_filter_gradient');
   g.addInput('x', 'float32', ['B', 'Ci', 'T']);
   g.addInput('dy', 'float32', ['B', 'Co', 'To']);
   g.addOutput('dw', 'float32', ['Co', 'Ci', kernelSize]);
-  const dyShape = shapeOf(g, 'dy');
   const scaled = g.uniqueName('to_times_s');
   const span = g.uniqueName('span');
-  g.addNode('Mul', [shapeDim(g, dyShape, 2), g.addConstant('s', 'int64', [a.stride])], [scaled]);
+  g.addNode('Mul', [shapeDim(g, shapeOf(g, 'dy'), 2), g.addConstant('s', 'int64', [a.stride])], [scaled]);
   g.addNode('Add', [scaled, g.addConstant('one_minus_s', 'int64', [1 - a.stride])], [span]);
-
-  if (method === 'im2col') {
-    const padded = padTime(g, transpose(g, 'x', [0, 2, 1]), 1, a.padLeft, a.padRight);
-    const views = tapViews(g, padded, 1, span, kernelSize, a);
-    let columns = views[0]!;
-    if (views.length > 1) {
-      columns = g.uniqueName('columns');
-      g.addNode('Concat', views, [columns], { axis: 2 });
-    }
-    const columns2d = g.uniqueName('columns_2d');
-    const dy2d = g.uniqueName('dy_2d');
-    g.addNode('Flatten', [columns], [columns2d], { axis: 2 });
-    g.addNode('Flatten', [transpose(g, 'dy', [0, 2, 1])], [dy2d], { axis: 2 });
-    const product = g.uniqueName('dw_kio_2d');
-    g.addNode('Gemm', [columns2d, dy2d], [product], { transA: 1 });
-    // [K·Ci, Co] → [K, Ci, Co] → [Co, Ci, K]
-    const split = g.uniqueName('dw_kio');
-    g.addNode('Reshape', [product, concatShape(g, [g.addConstant('k_any', 'int64', [kernelSize, -1]), shapeDim(g, dyShape, 1)])], [split]);
-    g.addNode('Transpose', [split], ['dw'], { perm: [2, 1, 0] });
-    return g.toModelBytes();
-  }
-
   const padded = padTime(g, 'x', 2, a.padLeft, a.padRight);
   const views = tapViews(g, padded, 2, span, kernelSize, a);
   const dyT = transpose(g, 'dy', [0, 2, 1]);

@@ -15,7 +15,6 @@ import {
   conv1dFilterGradientGraph,
   conv1dForwardGraph,
   conv1dInputGradientGraph,
-  convMethod,
   inputGradientMethod,
   reduceSumGraph,
 } from './graphs.js';
@@ -95,8 +94,7 @@ export const ortConv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [batch, , length] = x.shape as [number, number, number];
   const [outChannels, , kernelSize] = w.shape as [number, number, number];
   const outLength = conv1dOutputLength(length, kernelSize, a);
-  const method = convMethod(outLength);
-  const graph = session(`fwd:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dForwardGraph(a, kernelSize, method));
+  const graph = session(`fwd:${attributesKey(a)}k${kernelSize}`, () => conv1dForwardGraph(a, kernelSize));
   return runOnHeap(backend as BackendWasm, graph, { x, w }, 'y', [batch, outChannels, outLength]);
 };
 
@@ -113,12 +111,10 @@ export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }
   if (outputPadding < 0 || outputPadding >= Math.max(a.stride, a.dilation)) {
     throw new Error(`conv1d input gradient: length ${inputLength} does not match ${outLength} outputs`);
   }
-  const kind = inputGradientMethod(a, kernelSize);
-  // The inner convolution produces T frames (flipped filter) or about To (polyphase).
-  const method = convMethod(kind === 'polyphase' ? outLength : inputLength);
-  // The ConvTranspose fallback takes the output padding as an attribute; the others trim at run time.
-  const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}:${method}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '');
-  const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, method));
+  const kind = inputGradientMethod(a, kernelSize, outLength);
+  // ConvTranspose takes the output padding as an attribute; the others trim at run time.
+  const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '');
+  const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, kind));
   const extra: Record<string, OrtTensor> = kind === 'polyphase' ? { end: ortInt64Tensor([a.padLeft + inputLength]) } : {};
   return runOnHeap(backend as BackendWasm, graph, { dy, w }, 'dx', [batch, inChannels, inputLength], extra);
 };
@@ -129,8 +125,7 @@ export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs 
   const kernelSize = attrs!['kernelSize'] as number;
   const inChannels = x.shape[1]!;
   const outChannels = dy.shape[1]!;
-  const method = convMethod(dy.shape[2]!);
-  const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dFilterGradientGraph(a, kernelSize, method));
+  const graph = session(`dw:${attributesKey(a)}k${kernelSize}`, () => conv1dFilterGradientGraph(a, kernelSize));
   return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
 };
 
