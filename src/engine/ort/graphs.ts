@@ -179,8 +179,8 @@ export function conv1dInputGradientGraph(
   g.addNode('Concat', [co, ci, g.addConstant('m_s', 'int64', [taps, s])], [phaseShape], { axis: 0 });
   const split = g.uniqueName('w_oims');
   g.addNode('Reshape', [padded, phaseShape], [split]);
-  // [Co, Ci, M, s] → reversed M → [s, Ci, Co, M] → [s·Ci, Co, M]: output channel r·Ci + i is phase r, channel i.
-  const ordered = transpose(g, reverseAxis(g, split, 2), [3, 1, 0, 2]);
+  // [Co, Ci, M, s] → reversed M → [Ci, s, Co, M] → [Ci·s, Co, M]: output channel i·s + r is channel i, phase r.
+  const ordered = transpose(g, reverseAxis(g, split, 2), [1, 3, 0, 2]);
   const sci = g.uniqueName('s_ci');
   g.addNode('Mul', [ci, g.addConstant('s', 'int64', [s])], [sci]);
   const filterShape = g.uniqueName('filter_shape');
@@ -189,11 +189,11 @@ export function conv1dInputGradientGraph(
   g.addNode('Reshape', [ordered, filterShape], [phases]);
   // One extra frame on the right keeps Q·s ≥ padLeft + T whatever the output padding.
   const z = emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps });
-  // [B, s·Ci, Q] → [B, s, Ci, Q] → [B, Ci, Q, s] → [B, Ci, Q·s]
+  // [B, Ci·s, Q] → [B, Ci, s, Q] → [B, Ci, Q, s] (a batch of 2-D transposes) → [B, Ci, Q·s]
   const split4 = g.uniqueName('z_split');
-  g.addNode('Reshape', [z, concatShape(g, [g.addConstant('b_s', 'int64', [0, s]), ci, g.addConstant('any', 'int64', [-1])])], [split4]);
+  g.addNode('Reshape', [z, concatShape(g, [g.addConstant('keep_b', 'int64', [0]), ci, g.addConstant('s_any', 'int64', [s, -1])])], [split4]);
   const interleaved = g.uniqueName('z_interleaved');
-  g.addNode('Reshape', [transpose(g, split4, [0, 2, 3, 1]), concatShape(g, [g.addConstant('keep_b', 'int64', [0]), ci, g.addConstant('any_t', 'int64', [-1])])], [interleaved]);
+  g.addNode('Reshape', [transpose(g, split4, [0, 1, 3, 2]), concatShape(g, [g.addConstant('keep_b', 'int64', [0]), ci, g.addConstant('any_t', 'int64', [-1])])], [interleaved]);
   g.addNode('Slice', [interleaved, g.addConstant('start', 'int64', [a.padLeft]), 'end', g.addConstant('axis', 'int64', [2])], ['dx']);
   return g.toModelBytes();
 }
