@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import type { Conv1dAttributes } from './ort/graphs.js';
 import {
+  conv1dAttributes,
   conv1dOutputLength,
   ortConv1dForward,
   ortConv1dInputGradient,
@@ -179,15 +180,6 @@ function composedFilterGradient(x: tf.Tensor3D, dy: tf.Tensor3D, a: Conv1dAttrib
 // ---------------------------------------------------------------------------
 // Kernels
 
-function attributesOf(attrs: tf.NamedAttrMap): Conv1dAttributes {
-  return {
-    stride: attrs['stride'] as number,
-    dilation: attrs['dilation'] as number,
-    padLeft: attrs['padLeft'] as number,
-    padRight: attrs['padRight'] as number,
-  };
-}
-
 /** Runs a composed implementation inside a kernel: tensors in, a tensor out, no leaks. */
 function composed(inputs: tf.TensorInfo[], body: (...tensors: tf.Tensor3D[]) => tf.Tensor3D): tf.Tensor {
   const engine = tf.engine();
@@ -208,7 +200,7 @@ function forwardKernel(implementation: () => Implementation): tf.KernelFunc {
   return (args) => {
     const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
     if (implementation() === 'onnxruntime') return ortConv1dForward(args);
-    return composed([x, w], (xs, ws) => composedForward(xs!, ws!, attributesOf(args.attrs!)));
+    return composed([x, w], (xs, ws) => composedForward(xs!, ws!, conv1dAttributes(args.attrs!)));
   };
 }
 
@@ -217,7 +209,7 @@ function inputGradientKernel(implementation: () => Implementation): tf.KernelFun
     const { dy, w } = args.inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
     if (implementation() === 'onnxruntime') return ortConv1dInputGradient(args);
     const inputLength = args.attrs!['inputLength'] as number;
-    return composed([dy, w], (dys, ws) => composedInputGradient(dys!, ws!, attributesOf(args.attrs!), inputLength));
+    return composed([dy, w], (dys, ws) => composedInputGradient(dys!, ws!, conv1dAttributes(args.attrs!), inputLength));
   };
 }
 
@@ -226,7 +218,7 @@ function filterGradientKernel(implementation: () => Implementation): tf.KernelFu
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     if (implementation() === 'onnxruntime') return ortConv1dFilterGradient(args);
     const kernelSize = args.attrs!['kernelSize'] as number;
-    return composed([x, dy], (xs, dys) => composedFilterGradient(xs!, dys!, attributesOf(args.attrs!), kernelSize));
+    return composed([x, dy], (xs, dys) => composedFilterGradient(xs!, dys!, conv1dAttributes(args.attrs!), kernelSize));
   };
 }
 

@@ -71,7 +71,8 @@ function runOnHeap(
   return output;
 }
 
-function conv1dAttributes(attrs: tf.NamedAttrMap): Conv1dAttributes {
+/** The attributes the convolution kernels carry, read back from tfjs's attribute map. */
+export function conv1dAttributes(attrs: tf.NamedAttrMap): Conv1dAttributes {
   return {
     stride: attrs['stride'] as number,
     dilation: attrs['dilation'] as number,
@@ -129,52 +130,53 @@ export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs 
   return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
 };
 
-let registered = false;
-
 /**
  * Sends tfjs's wasm BatchMatMul and Sum to onnxruntime where that pays (idempotent).
  * The convolution kernels above are registered by ../conv1d.ts.
  */
 export function registerOrtKernels(backendName: 'wasm', isActive: () => boolean): void {
   isOrtActive = isActive;
-  if (registered) return;
-  registered = true;
-  replaceBatchMatMul(backendName);
-  replaceSum(backendName);
+  replaceKernel('BatchMatMul', backendName, ortBatchMatMul);
+  replaceKernel('Sum', backendName, ortSum);
+}
+
+const replaced = new Set<string>();
+
+/** Swaps a tfjs kernel for one built around the original (idempotent per kernel and backend). */
+function replaceKernel(kernelName: string, backendName: string, build: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const key = `${kernelName}@${backendName}`;
+  const original = tf.getKernel(kernelName, backendName);
+  if (original === undefined || replaced.has(key)) return;
+  replaced.add(key);
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ kernelName, backendName, kernelFunc: build(original.kernelFunc) });
 }
 
 /**
- * Sum goes to onnxruntime for big inputs: bias gradients reduce [B, T, C] over B
- * and T, which tfjs's wasm kernel does by transposing first (~7 ms a call on a
- * [8, 16000, 32] activation, 0.2 s of a reference training step).
+ * Sum goes to onnxruntime for big inputs: bias gradients reduce [B, C, T] over B
+ * and T, which tfjs's wasm kernel does by transposing first (~7 ms a call on an
+ * 8 × 32 × 16000 activation, 0.2 s of a reference training step).
  */
-function replaceSum(backendName: 'wasm'): void {
-  const original = tf.getKernel('Sum', backendName);
-  if (original === undefined) return;
-  tf.unregisterKernel('Sum', backendName);
-  tf.registerKernel({
-    kernelName: 'Sum',
-    backendName,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      const keepDims = args.attrs!['keepDims'] as boolean;
-      const rank = x.shape.length;
-      const axes = tf.util
-        .parseAxisParam(args.attrs!['axis'] as number | number[], x.shape)
-        .map((axis) => (axis + rank) % rank)
-        .sort((p, q) => p - q);
-      const size = tf.util.sizeFromShape(x.shape);
-      if (!isOrtActive() || x.dtype !== 'float32' || size < SUM_MIN_ELEMENTS || axes.length === 0) {
-        return original.kernelFunc(args);
-      }
-      const graph = session(`sum:${rank}:${axes.join(',')}`, () => reduceSumGraph(rank, axes));
-      const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-      const output = runOnHeap(args.backend as BackendWasm, graph, { x }, 'y', kept);
-      if (keepDims) return output;
-      // Dropping the reduced axes is a reshape: same memory, new shape.
-      return { dataId: output.dataId, dtype: output.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) };
-    },
-  });
+function ortSum(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const keepDims = args.attrs!['keepDims'] as boolean;
+    const rank = x.shape.length;
+    const axes = tf.util
+      .parseAxisParam(args.attrs!['axis'] as number | number[], x.shape)
+      .map((axis) => (axis + rank) % rank)
+      .sort((p, q) => p - q);
+    const size = tf.util.sizeFromShape(x.shape);
+    if (!isOrtActive() || x.dtype !== 'float32' || size < SUM_MIN_ELEMENTS || axes.length === 0) {
+      return original(args);
+    }
+    const graph = session(`sum:${rank}:${axes.join(',')}`, () => reduceSumGraph(rank, axes));
+    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const output = runOnHeap(args.backend as BackendWasm, graph, { x }, 'y', kept);
+    if (keepDims) return output;
+    // Dropping the reduced axes is a reshape: same memory, new shape.
+    return { dataId: output.dataId, dtype: output.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) };
+  };
 }
 
 /**
@@ -186,73 +188,57 @@ function replaceSum(backendName: 'wasm'): void {
  * share the same way.
  */
 export function shareIdentity(backendName: 'wasm'): void {
-  const original = tf.getKernel('Identity', backendName);
-  if (original === undefined || sharedIdentity) return;
-  sharedIdentity = true;
-  tf.unregisterKernel('Identity', backendName);
-  tf.registerKernel({
-    kernelName: 'Identity',
-    backendName,
-    kernelFunc: ({ inputs, backend }) => {
-      const { x } = inputs as { x: tf.TensorInfo };
-      (backend as BackendWasm).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  replaceKernel('Identity', backendName, () => ({ inputs, backend }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    (backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
 }
-let sharedIdentity = false;
 
 /**
  * BatchMatMul goes to onnxruntime when it is big enough to pay for the call;
  * tfjs's matMul gradient is itself two matMuls, so training gets it too.
  */
-function replaceBatchMatMul(backendName: 'wasm'): void {
-  const original = tf.getKernel('BatchMatMul', backendName);
-  if (original === undefined) return;
-  tf.unregisterKernel('BatchMatMul', backendName);
-  tf.registerKernel({
-    kernelName: 'BatchMatMul',
-    backendName,
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const transposeA = args.attrs!['transposeA'] as boolean;
-      const transposeB = args.attrs!['transposeB'] as boolean;
-      // tfjs hands over any rank >= 2; the leading dims are batch dims. Flattening them is
-      // free here (heap views take any dims), as long as one side's batch is 1 or both agree.
-      const leadA = a.shape.slice(0, -2);
-      const leadB = b.shape.slice(0, -2);
-      const batchA = leadA.reduce((p, d) => p * d, 1);
-      const batchB = leadB.reduce((p, d) => p * d, 1);
-      const [rowsA, colsA] = a.shape.slice(-2) as [number, number];
-      const [rowsB, colsB] = b.shape.slice(-2) as [number, number];
-      const m = transposeA ? colsA : rowsA;
-      const k = transposeA ? rowsA : colsA;
-      const n = transposeB ? rowsB : colsB;
-      const lead = tf.backend_util.assertAndGetBroadcastShape(leadA, leadB);
-      const batch = lead.reduce((p, d) => p * d, 1);
-      const flattenable = batchA === batchB || batchA === 1 || batchB === 1;
-      if (
-        !isOrtActive() ||
-        !flattenable ||
-        a.dtype !== 'float32' ||
-        b.dtype !== 'float32' ||
-        batch * m * n * k < MATMUL_MIN_MACS
-      ) {
-        return original.kernelFunc(args);
-      }
-      const graph = session(`mm:${transposeA ? 1 : 0}${transposeB ? 1 : 0}`, () => batchMatMulGraph(transposeA, transposeB));
-      const backend = args.backend as BackendWasm;
-      const output = backend.makeOutput([...lead, m, n], 'float32');
-      graph.run(
-        {
-          a: ortFloatTensor(heapView(backend, a), [batchA, rowsA, colsA]),
-          b: ortFloatTensor(heapView(backend, b), [batchB, rowsB, colsB]),
-        },
-        { c: ortFloatTensor(heapView(backend, output), [batch, m, n]) },
-      );
-      return output;
-    },
-  });
+function ortBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const transposeA = args.attrs!['transposeA'] as boolean;
+    const transposeB = args.attrs!['transposeB'] as boolean;
+    // tfjs hands over any rank >= 2; the leading dims are batch dims. Flattening them is
+    // free here (heap views take any dims), as long as one side's batch is 1 or both agree.
+    const leadA = a.shape.slice(0, -2);
+    const leadB = b.shape.slice(0, -2);
+    const batchA = leadA.reduce((p, d) => p * d, 1);
+    const batchB = leadB.reduce((p, d) => p * d, 1);
+    const [rowsA, colsA] = a.shape.slice(-2) as [number, number];
+    const [rowsB, colsB] = b.shape.slice(-2) as [number, number];
+    const m = transposeA ? colsA : rowsA;
+    const k = transposeA ? rowsA : colsA;
+    const n = transposeB ? rowsB : colsB;
+    const lead = tf.backend_util.assertAndGetBroadcastShape(leadA, leadB);
+    const batch = lead.reduce((p, d) => p * d, 1);
+    const flattenable = batchA === batchB || batchA === 1 || batchB === 1;
+    if (
+      !isOrtActive() ||
+      !flattenable ||
+      a.dtype !== 'float32' ||
+      b.dtype !== 'float32' ||
+      batch * m * n * k < MATMUL_MIN_MACS
+    ) {
+      return original(args);
+    }
+    const graph = session(`mm:${transposeA ? 1 : 0}${transposeB ? 1 : 0}`, () => batchMatMulGraph(transposeA, transposeB));
+    const backend = args.backend as BackendWasm;
+    const output = backend.makeOutput([...lead, m, n], 'float32');
+    graph.run(
+      {
+        a: ortFloatTensor(heapView(backend, a), [batchA, rowsA, colsA]),
+        b: ortFloatTensor(heapView(backend, b), [batchB, rowsB, colsB]),
+      },
+      { c: ortFloatTensor(heapView(backend, output), [batch, m, n]) },
+    );
+    return output;
+  };
 }
 
 /** Keys of the cached onnxruntime sessions (op, attributes, method): tests check coverage with them. */
