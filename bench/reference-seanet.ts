@@ -21,14 +21,9 @@ interface Conv {
   b: tf.Variable<tf.Rank.R1>;
 }
 
-/** Convolution plus a per-channel bias; 'same' padding unless told otherwise. */
+/** Convolution with its bias; 'same' padding unless told otherwise. */
 function applyConv(layer: Conv, x: tf.Tensor3D, options: Parameters<typeof conv1d>[2] = { padding: 'same' }): tf.Tensor3D {
-  return conv1d(x, layer.w, options).add(channelBias(layer.b));
-}
-
-/** [C] → [C, 1], to broadcast over [B, C, T]. */
-function channelBias(b: tf.Tensor1D): tf.Tensor2D {
-  return b.reshape([b.shape[0], 1]);
+  return conv1d(x, layer.w, { ...options, bias: layer.b });
 }
 
 export class ReferenceSeanet {
@@ -103,7 +98,7 @@ export class ReferenceSeanet {
     h = applyConv(this.layer('dec.in'), h);
     [...STRIDES].reverse().forEach((stride, j) => {
       const up = this.layer(`dec.${j}.up`);
-      h = convTranspose1d(tf.elu(h), up.w, { stride, trim: [Math.ceil(stride / 2), Math.floor(stride / 2)] }).add(channelBias(up.b));
+      h = convTranspose1d(tf.elu(h), up.w, { stride, trim: [Math.ceil(stride / 2), Math.floor(stride / 2)], bias: up.b });
       h = this.residual(`dec.${j}`, h);
     });
     return applyConv(this.layer('dec.out'), tf.elu(h));

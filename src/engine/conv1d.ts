@@ -45,6 +45,8 @@ export interface Conv1dOptions {
   stride?: number;
   dilation?: number;
   padding?: Conv1dPadding;
+  /** Per-output-channel bias [Cout], added inside the convolution where the backend can. */
+  bias?: tf.Tensor1D;
 }
 
 export interface ConvTranspose1dOptions {
@@ -54,6 +56,8 @@ export interface ConvTranspose1dOptions {
   trim?: readonly [number, number];
   /** Extra samples at the end (0 <= outputPadding < stride). */
   outputPadding?: number;
+  /** Per-output-channel bias [Cout]. */
+  bias?: tf.Tensor1D;
 }
 
 /** Resolves a padding mode into explicit [left, right] pads. */
@@ -198,10 +202,17 @@ type Implementation = 'onnxruntime' | 'composed';
 
 function forwardKernel(implementation: () => Implementation): tf.KernelFunc {
   return (args) => {
-    const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+    const { x, w, b } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
     if (implementation() === 'onnxruntime') return ortConv1dForward(args);
-    return composed([x, w], (xs, ws) => composedForward(xs!, ws!, conv1dAttributes(args.attrs!)));
+    const a = conv1dAttributes(args.attrs!);
+    if (b === undefined) return composed([x, w], (xs, ws) => composedForward(xs!, ws!, a));
+    return composed([x, w, b], (xs, ws, bs) => composedForward(xs!, ws!, a).add(channelColumn(bs!)));
   };
+}
+
+/** A bias [C] as [C, 1], to broadcast over [B, C, T]. */
+function channelColumn(bias: tf.Tensor): tf.Tensor2D {
+  return bias.reshape([bias.shape[0]!, 1]);
 }
 
 function inputGradientKernel(implementation: () => Implementation): tf.KernelFunc {
@@ -247,6 +258,8 @@ export function registerConv1dKernels(backendName: string, implementation: () =>
       return {
         x: () => tf.engine().runKernel(CONV1D_INPUT_GRADIENT, { dy: grad, w }, { ...attrs, inputLength: x.shape[2] }) as tf.Tensor,
         w: () => tf.engine().runKernel(CONV1D_FILTER_GRADIENT, { x, dy: grad }, { ...attrs, kernelSize: w.shape[2] }) as tf.Tensor,
+        // Asked for only when the call had a bias.
+        b: () => tf.sum(grad, [0, 2]),
       };
     },
   });
@@ -277,6 +290,10 @@ function conv1dAttrMap(a: Conv1dAttributes): tf.NamedAttrMap {
  * y[B, Cout, To] = conv1d(x[B, Cin, T], w[Cout, Cin, K]), differentiable in x and w.
  */
 export function conv1d(x: tf.Tensor3D, w: tf.Tensor3D, options: Conv1dOptions = {}): tf.Tensor3D {
+  const { bias } = options;
+  if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== w.shape[0])) {
+    throw new RangeError(`conv1d: bias of shape [${bias.shape}] does not match ${w.shape[0]} output channels`);
+  }
   const kernelSize = w.shape[2];
   if (x.shape[1] !== w.shape[1]) {
     throw new RangeError(`conv1d: input has ${x.shape[1]} channels, filter expects ${w.shape[1]}`);
@@ -285,7 +302,8 @@ export function conv1d(x: tf.Tensor3D, w: tf.Tensor3D, options: Conv1dOptions = 
   if (conv1dOutputLength(x.shape[2], kernelSize, a) < 1) {
     throw new RangeError(`conv1d: input of ${x.shape[2]} samples is shorter than the kernel's span`);
   }
-  return tf.engine().runKernel(CONV1D, { x, w }, conv1dAttrMap(a)) as tf.Tensor3D;
+  const inputs: tf.NamedTensorMap = bias === undefined ? { x, w } : { x, w, b: bias };
+  return tf.engine().runKernel(CONV1D, inputs, conv1dAttrMap(a)) as tf.Tensor3D;
 }
 
 /** Output length of convTranspose1d. */
@@ -315,5 +333,12 @@ export function convTranspose1d(x: tf.Tensor3D, w: tf.Tensor3D, options: ConvTra
   const a: Conv1dAttributes = { stride, dilation: options.dilation ?? 1, padLeft, padRight };
   const outLength = convTranspose1dOutputLength(x.shape[2], kernelSize, options);
   if (outLength < 1) throw new RangeError('convTranspose1d: trims remove the whole output');
-  return tf.engine().runKernel(CONV1D_INPUT_GRADIENT, { dy: x, w }, { ...conv1dAttrMap(a), inputLength: outLength }) as tf.Tensor3D;
+  const { bias } = options;
+  if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== w.shape[1])) {
+    throw new RangeError(`convTranspose1d: bias of shape [${bias.shape}] does not match ${w.shape[1]} output channels`);
+  }
+  const y = tf.engine().runKernel(CONV1D_INPUT_GRADIENT, { dy: x, w }, { ...conv1dAttrMap(a), inputLength: outLength }) as tf.Tensor3D;
+  if (bias === undefined) return y;
+  // A separate add: onnxruntime fuses a bias only into Conv, and tfjs's wasm Add is faster than its own.
+  return tf.add(y, channelColumn(bias));
 }

@@ -129,18 +129,35 @@ describe('conv1d primitives against plain loops', function () {
         const g = randomArray(rand, y.length);
         const { dx, dw } = referenceGradients(x, w, g, c, a, outLength);
 
+        // Every other case carries a bias: y += b[o], db[o] = Σ g[b, o, t].
+        const bias = cases.indexOf(c) % 2 === 0 ? randomArray(rand, c.outChannels) : null;
+        const db = new Float64Array(c.outChannels);
+        if (bias !== null) {
+          for (let i = 0; i < y.length; i++) {
+            const o = Math.floor(i / outLength) % c.outChannels;
+            y[i] += bias[o]!;
+            db[o] += g[i]!;
+          }
+        }
+
         const xt = tf.tensor3d(x, [c.batch, c.inChannels, c.length]);
         const wt = tf.tensor3d(w, [c.outChannels, c.inChannels, c.kernelSize]);
+        const bt = tf.tensor1d(bias ?? new Float32Array(c.outChannels));
         const gt = tf.tensor3d(g, [c.batch, c.outChannels, outLength]);
-        const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => conv1d(xi as tf.Tensor3D, wi as tf.Tensor3D, c).mul(gt).sum());
-        const yt = conv1d(xt, wt, c);
-        const [dxt, dwt] = grads([xt, wt]);
-        const label = JSON.stringify(c);
+        const yt = conv1d(xt, wt, bias === null ? c : { ...c, bias: bt });
+        const label = JSON.stringify(c) + (bias === null ? '' : ' with bias');
         expect(yt.shape, label).to.deep.equal([c.batch, c.outChannels, outLength]);
         expect(relativeError(yt.dataSync(), y), `forward ${label}`).to.be.below(1e-4);
+        const [dxt, dwt, dbt] =
+          bias === null
+            ? tf.grads((xi: tf.Tensor, wi: tf.Tensor) => conv1d(xi as tf.Tensor3D, wi as tf.Tensor3D, c).mul(gt).sum())([xt, wt])
+            : tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+                conv1d(xi as tf.Tensor3D, wi as tf.Tensor3D, { ...c, bias: bi as tf.Tensor1D }).mul(gt).sum(),
+              )([xt, wt, bt]);
         expect(relativeError(dxt!.dataSync(), dx), `input gradient ${label}`).to.be.below(1e-4);
         expect(relativeError(dwt!.dataSync(), dw), `filter gradient ${label}`).to.be.below(1e-4);
-        tf.dispose([xt, wt, gt, yt, dxt!, dwt!]);
+        if (bias !== null) expect(relativeError(dbt!.dataSync(), db), `bias gradient ${label}`).to.be.below(1e-4);
+        tf.dispose([xt, wt, bt, gt, yt, dxt!, dwt!, ...(dbt === undefined ? [] : [dbt])]);
       }
       if (rung === 'wasm+onnxruntime') {
         // The random shapes must have reached every graph variant the kernels can pick.

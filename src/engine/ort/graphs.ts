@@ -86,28 +86,50 @@ function tapViews(g: OnnxGraphBuilder, padded: string, axis: number, span: strin
 }
 
 /**
- * Emits y[B, Co, To] = conv(x[B, Ci, T], w[Co, Ci, K]) and returns y's name.
+ * Emits y[B, Co, To] = conv(x[B, Ci, T], w[Co, Ci, K]) (+ bias[Co]) and returns y's name.
  */
-function emitConv(g: OnnxGraphBuilder, x: string, w: string, kernelSize: number, a: Conv1dAttributes, output?: string): string {
+function emitConv(
+  g: OnnxGraphBuilder,
+  x: string,
+  w: string,
+  kernelSize: number,
+  a: Conv1dAttributes,
+  output?: string,
+  bias?: string,
+): string {
   const y = output ?? g.uniqueName('y');
   if (kernelSize === 1 && a.stride === 1 && a.padLeft === 0 && a.padRight === 0) {
-    // Pointwise: [Co, Ci] · [B, Ci, T] is a plain batched GEMM, 2-3× faster than Conv's 1×1 path here.
+    // Pointwise: [Co, Ci] · [B, Ci, T] is a plain batched GEMM, up to 3× faster than Conv's 1×1 path here.
     const matrix = g.uniqueName(`${w}_matrix`);
     g.addNode('Squeeze', [w, g.addConstant('tap_axis', 'int64', [2])], [matrix]);
-    g.addNode('MatMul', [matrix, x], [y]);
+    if (bias === undefined) {
+      g.addNode('MatMul', [matrix, x], [y]);
+      return y;
+    }
+    const product = g.uniqueName(`${y}_unbiased`);
+    const column = g.uniqueName(`${bias}_column`);
+    g.addNode('MatMul', [matrix, x], [product]);
+    g.addNode('Unsqueeze', [bias, g.addConstant('time_axis', 'int64', [1])], [column]);
+    g.addNode('Add', [product, column], [y]);
     return y;
   }
-  g.addNode('Conv', [x, w], [y], { strides: [a.stride], dilations: [a.dilation], pads: [a.padLeft, a.padRight] });
+  // Conv adds the bias inside its GEMM epilogue, while the output is still in cache.
+  g.addNode('Conv', bias === undefined ? [x, w] : [x, w, bias], [y], {
+    strides: [a.stride],
+    dilations: [a.dilation],
+    pads: [a.padLeft, a.padRight],
+  });
   return y;
 }
 
-/** y[B,Co,To] = conv(x[B,Ci,T], w[Co,Ci,K]). */
-export function conv1dForwardGraph(a: Conv1dAttributes, kernelSize: number): Uint8Array {
+/** y[B,Co,To] = conv(x[B,Ci,T], w[Co,Ci,K]) (+ b[Co] when `withBias`). */
+export function conv1dForwardGraph(a: Conv1dAttributes, kernelSize: number, withBias: boolean): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_forward');
   g.addInput('x', 'float32', ['B', 'Ci', 'T']);
   g.addInput('w', 'float32', ['Co', 'Ci', kernelSize]);
+  if (withBias) g.addInput('b', 'float32', ['Co']);
   g.addOutput('y', 'float32', ['B', 'Co', 'To']);
-  emitConv(g, 'x', 'w', kernelSize, a, 'y');
+  emitConv(g, 'x', 'w', kernelSize, a, 'y', withBias ? 'b' : undefined);
   return g.toModelBytes();
 }
 

@@ -90,13 +90,14 @@ export function conv1dOutputLength(inputLength: number, kernelSize: number, a: C
 // Layouts: activations [B, C, T], filters [Co, Ci, K] (see ../conv1d.ts).
 
 export const ortConv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+  const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
   const a = conv1dAttributes(attrs!);
   const [batch, , length] = x.shape as [number, number, number];
   const [outChannels, , kernelSize] = w.shape as [number, number, number];
   const outLength = conv1dOutputLength(length, kernelSize, a);
-  const graph = session(`fwd:${attributesKey(a)}k${kernelSize}`, () => conv1dForwardGraph(a, kernelSize));
-  return runOnHeap(backend as BackendWasm, graph, { x, w }, 'y', [batch, outChannels, outLength]);
+  const withBias = b !== undefined;
+  const graph = session(`fwd:${attributesKey(a)}k${kernelSize}${withBias ? ':bias' : ''}`, () => conv1dForwardGraph(a, kernelSize, withBias));
+  return runOnHeap(backend as BackendWasm, graph, withBias ? { x, w, b } : { x, w }, 'y', [batch, outChannels, outLength]);
 };
 
 export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
