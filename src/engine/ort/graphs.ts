@@ -226,13 +226,19 @@ function concatShape(g: OnnxGraphBuilder, parts: string[]): string {
   return out;
 }
 
+/** Filter gradients of convolutions with at most this many output frames fold the batch into the GEMMs. */
+export function filterGradientFolded(outLength: number): boolean {
+  return outLength <= 512;
+}
+
 /**
  * dw[Co,Ci,K] from x[B,Ci,T] and dy[B,Co,To]: dw[:,:,k] = Σ_b dy_b · view_kᵀ,
- * view_k what tap k saw, as one batched GEMM per tap (87-111 GFLOP/s here on
- * long sequences, ~1.7× a channels-last im2col). The views' ends follow To at
- * run time.
+ * view_k what tap k saw, one GEMM per tap. On long sequences, batched GEMMs
+ * over each item's frames (87-111 GFLOP/s here, ~1.7× a channels-last im2col);
+ * on short ones (`folded`), one GEMM over all B·To frames, since a To-deep
+ * inner dimension is too thin. The views' ends follow To at run time.
  */
-export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number): Uint8Array {
+export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number, folded: boolean): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_filter_gradient');
   g.addInput('x', 'float32', ['B', 'Ci', 'T']);
   g.addInput('dy', 'float32', ['B', 'Co', 'To']);
@@ -241,11 +247,36 @@ export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: numbe
   const span = g.uniqueName('span');
   g.addNode('Mul', [shapeDim(g, shapeOf(g, 'dy'), 2), g.addConstant('s', 'int64', [a.stride])], [scaled]);
   g.addNode('Add', [scaled, g.addConstant('one_minus_s', 'int64', [1 - a.stride])], [span]);
+  const tapAxis = g.addConstant('tap_axis', 'int64', [2]);
+  const stack = (perTap: string[], output: string) => {
+    if (perTap.length === 1) g.addNode('Identity', perTap, [output]);
+    else g.addNode('Concat', perTap, [output], { axis: 2 });
+  };
+
+  if (folded) {
+    // Batch folded next to time: x as [Ci, B, T] and dy as [Co, B·To], so each tap is one
+    // GEMM [Co, B·To] · [Ci, B·To]ᵀ with B·To, not To, as its inner dimension.
+    const padded = padTime(g, transpose(g, 'x', [1, 0, 2]), 2, a.padLeft, a.padRight);
+    const views = tapViews(g, padded, 2, span, kernelSize, a);
+    const dyFolded = g.uniqueName('dy_folded');
+    g.addNode('Flatten', [transpose(g, 'dy', [1, 0, 2])], [dyFolded], { axis: 1 });
+    const perTap = views.map((view, k) => {
+      const viewFolded = g.uniqueName(`view_${k}_folded`);
+      const product = g.uniqueName(`dw_${k}`);
+      const lifted = g.uniqueName(`dw_${k}_3d`);
+      g.addNode('Flatten', [view], [viewFolded], { axis: 1 });
+      g.addNode('Gemm', [dyFolded, viewFolded], [product], { transB: 1 }); // [Co, Ci]
+      g.addNode('Unsqueeze', [product, tapAxis], [lifted]);
+      return lifted;
+    });
+    stack(perTap, 'dw');
+    return g.toModelBytes();
+  }
+
   const padded = padTime(g, 'x', 2, a.padLeft, a.padRight);
   const views = tapViews(g, padded, 2, span, kernelSize, a);
   const dyT = transpose(g, 'dy', [0, 2, 1]);
   const batchAxis = g.addConstant('batch_axis', 'int64', [0]);
-  const tapAxis = g.addConstant('tap_axis', 'int64', [2]);
   const perTap = views.map((view, k) => {
     const batched = g.uniqueName(`dw_${k}_batched`);
     const summed = g.uniqueName(`dw_${k}`);
@@ -255,11 +286,8 @@ export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: numbe
     g.addNode('Unsqueeze', [summed, tapAxis], [lifted]);
     return lifted;
   });
-  let stacked = perTap[0]!;
-  if (perTap.length > 1) {
-    stacked = g.uniqueName('dw_ick');
-    g.addNode('Concat', perTap, [stacked], { axis: 2 });
-  }
+  const stacked = g.uniqueName('dw_ick');
+  stack(perTap, stacked);
   g.addNode('Transpose', [stacked], ['dw'], { perm: [1, 0, 2] });
   return g.toModelBytes();
 }

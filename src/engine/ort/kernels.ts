@@ -15,6 +15,7 @@ import {
   conv1dFilterGradientGraph,
   conv1dForwardGraph,
   conv1dInputGradientGraph,
+  filterGradientFolded,
   inputGradientMethod,
   reduceSumGraph,
 } from './graphs.js';
@@ -127,7 +128,10 @@ export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs 
   const kernelSize = attrs!['kernelSize'] as number;
   const inChannels = x.shape[1]!;
   const outChannels = dy.shape[1]!;
-  const graph = session(`dw:${attributesKey(a)}k${kernelSize}`, () => conv1dFilterGradientGraph(a, kernelSize));
+  const folded = filterGradientFolded(dy.shape[2]!);
+  const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${folded ? 'folded' : 'batched'}`, () =>
+    conv1dFilterGradientGraph(a, kernelSize, folded),
+  );
   return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
 };
 
