@@ -10,6 +10,9 @@ export {
   type EngineReport,
 } from './backend.js';
 export {
+  CONV1D,
+  CONV1D_FILTER_GRADIENT,
+  CONV1D_INPUT_GRADIENT,
   conv1d,
   conv1dOutputLength,
   convTranspose1d,

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import {
+  CONV1D_FILTER_GRADIENT,
+  CONV1D_INPUT_GRADIENT,
   conv1d,
   conv1dOutputLength,
   convTranspose1d,
@@ -168,14 +170,36 @@ describe('conv1d primitives against plain loops', function () {
       }
     });
 
+    it(`${rung}: convTranspose1d adds its bias per output channel, and refuses a bias of the wrong size`, async () => {
+      await initEngine({ backend: rung });
+      const x = tf.randomNormal([2, 3, 20]) as tf.Tensor3D;
+      const w = tf.randomNormal([3, 4, 6]) as tf.Tensor3D; // [Cin, Cout, K]
+      const bias = tf.tensor1d([0.5, -1, 2, 0]);
+      const options = { stride: 2, trim: [2, 2] as const };
+      const plain = convTranspose1d(x, w, options);
+      const biased = convTranspose1d(x, w, { ...options, bias });
+      const expected = plain.add(bias.reshape([4, 1]));
+      expect(relativeError(biased.dataSync(), expected.dataSync())).to.be.below(1e-6);
+      expect(() => convTranspose1d(x, w, { ...options, bias: tf.zeros([3]) as tf.Tensor1D })).to.throw(/bias of shape \[3\]/);
+      expect(() => conv1d(x, tf.zeros([4, 3, 3]) as tf.Tensor3D, { bias: tf.zeros([3]) as tf.Tensor1D })).to.throw(/bias of shape \[3\]/);
+      tf.dispose([x, w, bias, plain, biased, expected]);
+    });
+
     it(`${rung}: leaks no tensors and computes only the gradients asked for`, async () => {
       await initEngine({ backend: rung });
       const x = tf.randomNormal([2, 3, 50]) as tf.Tensor3D;
       const w = tf.randomNormal([4, 3, 5]) as tf.Tensor3D;
       const before = tf.memory().numTensors;
-      const [dw] = tf.grads((wi: tf.Tensor) => conv1d(x, wi as tf.Tensor3D, { stride: 2, padding: 'same' }).square().sum())([w]);
+      let dw: tf.Tensor | undefined;
+      const profile = await tf.profile(() => {
+        [dw] = tf.grads((wi: tf.Tensor) => conv1d(x, wi as tf.Tensor3D, { stride: 2, padding: 'same' }).square().sum())([w]);
+      });
       expect(dw!.shape).to.deep.equal([4, 3, 5]);
       dw!.dispose();
+      // Only w was asked for: the filter gradient ran, the input gradient did not.
+      const kernels = profile.kernels.map((k) => k.name);
+      expect(kernels).to.include(CONV1D_FILTER_GRADIENT);
+      expect(kernels).to.not.include(CONV1D_INPUT_GRADIENT);
       tf.tidy(() => {
         convTranspose1d(x, tf.randomNormal([3, 2, 4]) as tf.Tensor3D, { stride: 2, trim: [1, 1] });
       });
