@@ -164,7 +164,7 @@ describe('conv1d primitives against plain loops', function () {
       if (rung === 'wasm+onnxruntime') {
         // The random shapes must have reached every graph variant the kernels can pick.
         const keys = ortSessionKeys().join(' ');
-        for (const variant of [/fwd:/, /dx:\S*:flipped-conv/, /dx:\S*:polyphase/, /dx:\S*:conv-transpose/, /dw:\S*:folded/, /dw:\S*:batched/]) {
+        for (const variant of [/fwd:/, /dx:\S*:flipped-conv/, /dx:\S*:polyphase/, /dx:\S*:conv-transpose/, /dw:\S*:folded/, /dw:\S*:batched/, /dw:\S*:shifted/]) {
           expect(keys, String(variant)).to.match(variant);
         }
       }

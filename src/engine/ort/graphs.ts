@@ -100,17 +100,11 @@ function emitConv(
   const y = output ?? g.uniqueName('y');
   if (kernelSize === 1 && a.stride === 1 && a.padLeft === 0 && a.padRight === 0) {
     // Pointwise: [Co, Ci] · [B, Ci, T] is a plain batched GEMM, up to 3× faster than Conv's 1×1 path here.
+    // MatMul has no bias epilogue, so ../conv1d.ts adds a pointwise bias with tfjs instead.
+    if (bias !== undefined) throw new Error('conv1d graph: a pointwise convolution takes no bias input');
     const matrix = g.uniqueName(`${w}_matrix`);
     g.addNode('Squeeze', [w, g.addConstant('tap_axis', 'int64', [2])], [matrix]);
-    if (bias === undefined) {
-      g.addNode('MatMul', [matrix, x], [y]);
-      return y;
-    }
-    const product = g.uniqueName(`${y}_unbiased`);
-    const column = g.uniqueName(`${bias}_column`);
-    g.addNode('MatMul', [matrix, x], [product]);
-    g.addNode('Unsqueeze', [bias, g.addConstant('time_axis', 'int64', [1])], [column]);
-    g.addNode('Add', [product, column], [y]);
+    g.addNode('MatMul', [matrix, x], [y]);
     return y;
   }
   // Conv adds the bias inside its GEMM epilogue, while the output is still in cache.
@@ -226,19 +220,35 @@ function concatShape(g: OnnxGraphBuilder, parts: string[]): string {
   return out;
 }
 
-/** Filter gradients of convolutions with at most this many output frames fold the batch into the GEMMs. */
-export function filterGradientFolded(outLength: number): boolean {
-  return outLength <= 512;
+/**
+ * How a filter gradient is computed (see conv1dFilterGradientGraph):
+ *   - 'folded' for short sequences (≤ 512 output frames);
+ *   - 'shifted' for stride 1 when dy has fewer channels than x (Cout < Cin);
+ *   - 'batched' otherwise.
+ */
+export type FilterGradientMethod = 'folded' | 'shifted' | 'batched';
+
+export function filterGradientMethod(a: Conv1dAttributes, kernelSize: number, inChannels: number, outChannels: number, outLength: number): FilterGradientMethod {
+  if (outLength <= 512) return 'folded';
+  const reach = a.dilation * (kernelSize - 1);
+  if (a.stride === 1 && outChannels < inChannels && a.padLeft <= reach && a.padRight <= reach) return 'shifted';
+  return 'batched';
 }
 
 /**
  * dw[Co,Ci,K] from x[B,Ci,T] and dy[B,Co,To]: dw[:,:,k] = Σ_b dy_b · view_kᵀ,
- * view_k what tap k saw, one GEMM per tap. On long sequences, batched GEMMs
- * over each item's frames (87-111 GFLOP/s here, ~1.7× a channels-last im2col);
- * on short ones (`folded`), one GEMM over all B·To frames, since a To-deep
- * inner dimension is too thin. The views' ends follow To at run time.
+ * view_k what tap k saw, one GEMM per tap.
+ *   - 'batched' (long sequences): batched GEMMs over each item's frames
+ *     (87-111 GFLOP/s here, ~1.7× a channels-last im2col), with x padded and
+ *     sliced once per tap;
+ *   - 'shifted': the same GEMMs, but dy is padded and sliced instead of x (tap
+ *     k pairs x[u] with dy[u + padLeft − k·d]): half the copying for a C → C/2
+ *     convolution, 1/32 for a 32 → 1 output layer;
+ *   - 'folded' (short sequences): one GEMM over all B·To frames, since a
+ *     To-deep inner dimension is too thin (2× faster at 50 frames).
+ * The views' ends follow the lengths at run time.
  */
-export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number, folded: boolean): Uint8Array {
+export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number, method: FilterGradientMethod): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_filter_gradient');
   g.addInput('x', 'float32', ['B', 'Ci', 'T']);
   g.addInput('dy', 'float32', ['B', 'Co', 'To']);
@@ -253,7 +263,7 @@ export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: numbe
     else g.addNode('Concat', perTap, [output], { axis: 2 });
   };
 
-  if (folded) {
+  if (method === 'folded') {
     // Batch folded next to time: x as [Ci, B, T] and dy as [Co, B·To], so each tap is one
     // GEMM [Co, B·To] · [Ci, B·To]ᵀ with B·To, not To, as its inner dimension.
     const padded = padTime(g, transpose(g, 'x', [1, 0, 2]), 2, a.padLeft, a.padRight);
@@ -273,14 +283,32 @@ export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: numbe
     return g.toModelBytes();
   }
 
-  const padded = padTime(g, 'x', 2, a.padLeft, a.padRight);
-  const views = tapViews(g, padded, 2, span, kernelSize, a);
-  const dyT = transpose(g, 'dy', [0, 2, 1]);
   const batchAxis = g.addConstant('batch_axis', 'int64', [0]);
-  const perTap = views.map((view, k) => {
+  // Per tap, the pair of operands [B, Ci, T'] and [B, T', Co] whose product is that tap's dw.
+  let pairs: [string, string][];
+  if (method === 'shifted') {
+    // dy padded by the reach less the conv's pads; tap k's view starts at reach − k·d and spans T.
+    const reach = a.dilation * (kernelSize - 1);
+    const dyPadded = padTime(g, 'dy', 2, reach - a.padLeft, reach - a.padRight);
+    const length = shapeDim(g, shapeOf(g, 'x'), 2);
+    const axis = g.addConstant('time_axis', 'int64', [2]);
+    pairs = Array.from({ length: kernelSize }, (_, k) => {
+      const start = g.addConstant(`start_${k}`, 'int64', [reach - k * a.dilation]);
+      const end = g.uniqueName(`end_${k}`);
+      const view = g.uniqueName(`dy_view_${k}`);
+      g.addNode('Add', [length, start], [end]);
+      g.addNode('Slice', [dyPadded, start, end, axis], [view]);
+      return ['x', transpose(g, view, [0, 2, 1])];
+    });
+  } else {
+    const padded = padTime(g, 'x', 2, a.padLeft, a.padRight);
+    const dyT = transpose(g, 'dy', [0, 2, 1]);
+    pairs = tapViews(g, padded, 2, span, kernelSize, a).map((view) => [view, dyT]);
+  }
+  const perTap = pairs.map(([left, right], k) => {
     const batched = g.uniqueName(`dw_${k}_batched`);
     const summed = g.uniqueName(`dw_${k}`);
-    g.addNode('MatMul', [view, dyT], [batched]); // [B, Ci, Co]
+    g.addNode('MatMul', [left, right], [batched]); // [B, Ci, Co]
     g.addNode('ReduceSum', [batched, batchAxis], [summed], { keepdims: 0 });
     const lifted = g.uniqueName(`dw_${k}_3d`);
     g.addNode('Unsqueeze', [summed, tapAxis], [lifted]);

@@ -15,7 +15,7 @@ import {
   conv1dFilterGradientGraph,
   conv1dForwardGraph,
   conv1dInputGradientGraph,
-  filterGradientFolded,
+  filterGradientMethod,
   inputGradientMethod,
   reduceSumGraph,
 } from './graphs.js';
@@ -128,10 +128,8 @@ export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs 
   const kernelSize = attrs!['kernelSize'] as number;
   const inChannels = x.shape[1]!;
   const outChannels = dy.shape[1]!;
-  const folded = filterGradientFolded(dy.shape[2]!);
-  const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${folded ? 'folded' : 'batched'}`, () =>
-    conv1dFilterGradientGraph(a, kernelSize, folded),
-  );
+  const method = filterGradientMethod(a, kernelSize, inChannels, outChannels, dy.shape[2]!);
+  const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dFilterGradientGraph(a, kernelSize, method));
   return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
 };
 
