@@ -62,7 +62,7 @@ const require = createRequire(import.meta.url);
 let active: ActiveEngine | null = null;
 let lastReport: EngineReport | null = null;
 
-/** The engine in use; initialises the best rung on first use. */
+/** The engine in use; throws until initEngine() has run. */
 export function activeEngine(): ActiveEngine {
   if (active === null) {
     throw new EngineError(null, 'the engine is not initialised: call initEngine() first');

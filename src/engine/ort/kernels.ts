@@ -3,11 +3,12 @@
  *
  * Inputs are zero-copy views of the wasm heap and onnxruntime writes straight
  * into a preallocated output tensor on the same heap, so a call costs the op
- * plus ~5 µs. The views are made after the output is allocated: allocation may
- * grow the heap and detach earlier views.
+ * and a small fixed overhead, no copies. The views are made after the output
+ * is allocated: allocation may grow the heap and detach earlier views.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { Tensor as OrtTensor } from 'onnxruntime-common';
 
 import type { Conv1dAttributes } from './graphs.js';
 import {
@@ -19,10 +20,7 @@ import {
   inputGradientMethod,
   reduceSumGraph,
 } from './graphs.js';
-import type { Tensor as OrtTensor } from 'onnxruntime-common';
-
 import { ortFloatTensor, ortInt64Tensor, SyncSession } from './runtime.js';
-
 
 /** Below this many multiply-adds tfjs's own matmul wins over the call overhead. */
 const MATMUL_MIN_MACS = 1 << 18;
