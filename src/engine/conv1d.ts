@@ -4,7 +4,7 @@
  * Layout is PyTorch's and onnxruntime's (so EnCodec/DAC weights map directly):
  * activations [batch, channels, time]; conv filters [Cout, Cin, K]; transposed
  * conv filters [Cin, Cout, K]. Channels-first also lets onnxruntime run its
- * Conv with no transposes: 1.5-2× faster than channels-last here (DESIGN.md).
+ * Conv with no transposes: 1.5-2× faster than channels-last here (README.md).
  *
  * Three kernels carry everything: the forward convolution, its input gradient
  * and its filter gradient. The transposed convolution is the input-gradient
@@ -14,11 +14,11 @@
  *
  * Each kernel has two implementations:
  *   - onnxruntime graphs (the 'wasm+onnxruntime' rung), in ort/kernels.ts;
- *   - composed tfjs ops, for every other rung: all three become forward
- *     convolutions, which tfjs's wasm backend runs on XNNPACK. That is how the
- *     wasm backend trains at all (it has no filter-gradient kernel), and how
- *     dilated convolutions train anywhere (tfjs's own conv gradient refuses
- *     dilation > 1).
+ *   - composed tfjs ops, for every other rung: the input gradient as a forward
+ *     convolution, the filter gradient as one matmul per tap, both of which
+ *     tfjs's wasm backend runs on XNNPACK. That is how the wasm backend trains
+ *     at all (it has no filter-gradient kernel), and how dilated convolutions
+ *     train anywhere (tfjs's own conv gradient refuses dilation > 1).
  */
 import * as tf from '@tensorflow/tfjs';
 
