@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import type { Conv1dAttributes } from './ort/graphs.js';
+import { isPointwise, type Conv1dAttributes } from './ort/graphs.js';
 import {
   conv1dAttributes,
   conv1dOutputLength,
@@ -325,8 +325,7 @@ export function conv1d(x: tf.Tensor3D, w: tf.Tensor3D, options: Conv1dOptions = 
   }
   // A pointwise convolution runs as a MatMul, which has no bias epilogue; tfjs's wasm Add
   // is then faster than onnxruntime's (3 vs 6 ms on 4 M values), so the bias goes on outside.
-  const pointwise = kernelSize === 1 && a.stride === 1 && a.padLeft === 0 && a.padRight === 0;
-  if (bias === undefined || pointwise) {
+  if (bias === undefined || isPointwise(kernelSize, a)) {
     const y = tf.engine().runKernel(CONV1D, { x, w }, conv1dAttrMap(a)) as tf.Tensor3D;
     return bias === undefined ? y : tf.add(y, channelColumn(bias));
   }

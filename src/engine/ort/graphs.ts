@@ -85,6 +85,17 @@ function tapViews(g: OnnxGraphBuilder, padded: string, axis: number, span: strin
   return views;
 }
 
+/** A 1×1 convolution with no stride or pads: the graphs run it as a MatMul, which has no bias input. */
+export function isPointwise(kernelSize: number, a: Conv1dAttributes): boolean {
+  return kernelSize === 1 && a.stride === 1 && a.padLeft === 0 && a.padRight === 0;
+}
+
+/** Stride 1 with pads no wider than the kernel's reach: the gradient can run the convolution mirrored. */
+function mirrorable(a: Conv1dAttributes, kernelSize: number): boolean {
+  const reach = a.dilation * (kernelSize - 1);
+  return a.stride === 1 && a.padLeft <= reach && a.padRight <= reach;
+}
+
 /**
  * Emits y[B, Co, To] = conv(x[B, Ci, T], w[Co, Ci, K]) (+ bias[Co]) and returns y's name.
  */
@@ -98,7 +109,7 @@ function emitConv(
   bias?: string,
 ): string {
   const y = output ?? g.uniqueName('y');
-  if (kernelSize === 1 && a.stride === 1 && a.padLeft === 0 && a.padRight === 0) {
+  if (isPointwise(kernelSize, a)) {
     // Pointwise: [Co, Ci] · [B, Ci, T] is a plain batched GEMM, up to 3× faster than Conv's 1×1 path here.
     // MatMul has no bias epilogue, so ../conv1d.ts adds a pointwise bias with tfjs instead.
     if (bias !== undefined) throw new Error('conv1d graph: a pointwise convolution takes no bias input');
@@ -131,8 +142,7 @@ export function conv1dForwardGraph(a: Conv1dAttributes, kernelSize: number, with
 export type InputGradientMethod = 'flipped-conv' | 'polyphase' | 'conv-transpose';
 
 export function inputGradientMethod(a: Conv1dAttributes, kernelSize: number, outLength: number): InputGradientMethod {
-  const reach = a.dilation * (kernelSize - 1);
-  if (a.stride === 1 && a.padLeft <= reach && a.padRight <= reach) return 'flipped-conv';
+  if (mirrorable(a, kernelSize)) return 'flipped-conv';
   // On short sequences ConvTranspose wins (34 vs 48 ms at 50 frames, 512→256, K 16, s 8):
   // polyphase's interleaving transpose no longer pays for itself.
   if (a.dilation === 1 && a.stride > 1 && outLength > 128) return 'polyphase';
@@ -230,8 +240,7 @@ export type FilterGradientMethod = 'folded' | 'shifted' | 'batched';
 
 export function filterGradientMethod(a: Conv1dAttributes, kernelSize: number, inChannels: number, outChannels: number, outLength: number): FilterGradientMethod {
   if (outLength <= 512) return 'folded';
-  const reach = a.dilation * (kernelSize - 1);
-  if (a.stride === 1 && outChannels < inChannels && a.padLeft <= reach && a.padRight <= reach) return 'shifted';
+  if (outChannels < inChannels && mirrorable(a, kernelSize)) return 'shifted';
   return 'batched';
 }
 

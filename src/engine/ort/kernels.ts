@@ -30,8 +30,8 @@ const SUM_MIN_ELEMENTS = 1 << 16;
 const sessions = new Map<string, SyncSession>();
 
 /**
- * The replaced BatchMatMul stays registered when another rung is picked later in
- * the same process (tests and the bench switch rungs), so it asks each call.
+ * The replaced BatchMatMul and Sum stay registered when another rung is picked later
+ * in the same process (tests and the bench switch rungs), so they ask on each call.
  */
 let isOrtActive: () => boolean = () => false;
 
