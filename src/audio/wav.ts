@@ -11,11 +11,10 @@
  * Float samples are read with DataView rather than wavefile, whose IEEE-754
  * unpacking measured ~0.8 us per sample (10 s of 48 kHz float audio: 0.4 s).
  */
-import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import wavefile from 'wavefile';
 import { AudioFileError, InputError } from '../errors.js';
+import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
 
 export interface AudioClip {
   /** Mono samples, nominally in [-1, 1] (float files may exceed it). */
@@ -418,86 +417,4 @@ function encodeMonoWav(samples: Float32Array, sampleRate: number, format: WavFor
   wav.fromScratch(1, sampleRate, format === 'pcm16' ? '16' : '32f', []);
   wav.data.samples = data;
   return wav.toBuffer();
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw new InputError(path, describeFsError(error, 'check'));
-  }
-}
-
-/**
- * Write `bytes` to `path` through a temporary file in the same directory (so the
- * final rename cannot cross file systems). Without `force`, the file is put in
- * place with link(), which fails if the name appeared meanwhile, instead of
- * rename(), which would silently replace it.
- */
-async function writeFileAtomic(path: string, bytes: Uint8Array, force: boolean): Promise<void> {
-  // Dot-prefixed so directory scans skip it; the name is cut to stay within NAME_MAX.
-  const temporary = join(dirname(path), `.${basename(path).slice(0, 100)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (force) {
-      await rename(temporary, path);
-    } else {
-      await linkNoClobber(temporary, path);
-    }
-  } catch (error) {
-    await rm(temporary, { force: true });
-    if (error instanceof InputError) throw error;
-    throw new InputError(path, describeFsError(error, 'write'));
-  }
-}
-
-async function linkNoClobber(temporary: string, path: string): Promise<void> {
-  try {
-    await link(temporary, path);
-  } catch (error) {
-    const code = errorCode(error);
-    if (code === 'EEXIST') throw new InputError(path, 'exists; pass --force to overwrite');
-    // File systems without hard links (FAT, some network mounts): check, then rename.
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
-    if (await pathExists(path)) throw new InputError(path, 'exists; pass --force to overwrite');
-    await rename(temporary, path);
-    return;
-  }
-  await unlink(temporary);
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
-
-function describeFsError(error: unknown, action: 'read' | 'write' | 'check'): string {
-  switch (errorCode(error)) {
-    case 'ENOENT':
-      return action === 'read' ? 'file not found' : 'the directory does not exist';
-    case 'EISDIR':
-      return 'is a directory, not a file';
-    case 'ENOTDIR':
-      return 'a component of the path is not a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'ERR_FS_FILE_TOO_LARGE':
-      return 'the file is too large to read into memory at once (over 2 GiB)';
-    default: {
-      const message = error instanceof Error ? error.message : String(error);
-      return `cannot ${action} the file (${message.replace(/\s+/g, ' ').trim()})`;
-    }
-  }
 }
