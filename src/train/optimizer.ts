@@ -43,13 +43,15 @@ export interface StepReport {
   applied: boolean;
 }
 
-/** Optimiser state for checkpoints: the step count and both moments per variable name. */
+/** Optimiser state for checkpoints: the step count and both moments per variable key. */
 export interface AdamWState {
   step: number;
   moments: Record<string, { m: Float32Array; v: Float32Array }>;
 }
 
 interface Slot {
+  /** The name the state is saved under. */
+  key: string;
   variable: tf.Variable;
   m: tf.Variable;
   v: tf.Variable;
@@ -65,7 +67,12 @@ export class AdamW {
   private readonly slots: Slot[];
   private stepCount = 0;
 
-  constructor(variables: readonly tf.Variable[], options: AdamWOptions) {
+  /**
+   * `variables`: a map from stable names (a ParameterStore's `named()`, say) to
+   * variables, so saved state loads into a model built in another process; or a
+   * plain list, keyed by tfjs's own variable names.
+   */
+  constructor(variables: readonly tf.Variable[] | ReadonlyMap<string, tf.Variable>, options: AdamWOptions) {
     const { learningRate } = options;
     this.learningRate = typeof learningRate === 'number' ? () => learningRate : learningRate;
     this.beta1 = options.beta1 ?? 0.9;
@@ -79,12 +86,15 @@ export class AdamW {
     if (!(this.epsilon > 0)) throw new RangeError(`AdamW: epsilon must be > 0, got ${this.epsilon}`);
     if (!(this.weightDecay >= 0)) throw new RangeError(`AdamW: weightDecay must be >= 0, got ${this.weightDecay}`);
     if (!(this.maxGradNorm > 0)) throw new RangeError(`AdamW: maxGradNorm must be > 0, got ${this.maxGradNorm}`);
-    const names = new Set<string>();
-    this.slots = variables.map((variable) => {
-      if (variable.dtype !== 'float32') throw new TypeError(`AdamW: variable ${variable.name} is ${variable.dtype}, not float32`);
-      if (names.has(variable.name)) throw new Error(`AdamW: variable ${variable.name} is listed twice`);
-      names.add(variable.name);
-      return { variable, m: tf.variable(tf.zerosLike(variable), false), v: tf.variable(tf.zerosLike(variable), false) };
+    const entries: [string, tf.Variable][] = Array.isArray(variables)
+      ? (variables as readonly tf.Variable[]).map((v) => [v.name, v])
+      : [...(variables as ReadonlyMap<string, tf.Variable>).entries()];
+    const seen = new Set<tf.Variable>();
+    this.slots = entries.map(([key, variable]) => {
+      if (variable.dtype !== 'float32') throw new TypeError(`AdamW: variable ${key} is ${variable.dtype}, not float32`);
+      if (seen.has(variable)) throw new Error(`AdamW: variable ${key} is listed twice`);
+      seen.add(variable);
+      return { key, variable, m: tf.variable(tf.zerosLike(variable), false), v: tf.variable(tf.zerosLike(variable), false) };
     });
   }
 
@@ -159,8 +169,8 @@ export class AdamW {
   /** A copy of the optimiser state, for a checkpoint. */
   state(): AdamWState {
     const moments: AdamWState['moments'] = {};
-    for (const { variable, m, v } of this.slots) {
-      moments[variable.name] = { m: (m.dataSync() as Float32Array).slice(), v: (v.dataSync() as Float32Array).slice() };
+    for (const { key, m, v } of this.slots) {
+      moments[key] = { m: (m.dataSync() as Float32Array).slice(), v: (v.dataSync() as Float32Array).slice() };
     }
     return { step: this.stepCount, moments };
   }
@@ -168,17 +178,17 @@ export class AdamW {
   /** Restores a state from `state()`; every variable must be present with its size. */
   loadState(state: AdamWState): void {
     if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`AdamW state: bad step ${state.step}`);
-    for (const { variable } of this.slots) {
-      const saved = state.moments[variable.name];
-      if (saved === undefined) throw new Error(`AdamW state: no moments for ${variable.name}`);
+    for (const { key, variable } of this.slots) {
+      const saved = state.moments[key];
+      if (saved === undefined) throw new Error(`AdamW state: no moments for ${key}`);
       if (saved.m.length !== variable.size || saved.v.length !== variable.size) {
-        throw new Error(`AdamW state: moments for ${variable.name} hold ${saved.m.length} values, the variable ${variable.size}`);
+        throw new Error(`AdamW state: moments for ${key} hold ${saved.m.length} values, the variable ${variable.size}`);
       }
     }
     tf.tidy(() => {
-      for (const { variable, m, v } of this.slots) {
-        m.assign(tf.tensor(state.moments[variable.name]!.m, variable.shape));
-        v.assign(tf.tensor(state.moments[variable.name]!.v, variable.shape));
+      for (const { key, variable, m, v } of this.slots) {
+        m.assign(tf.tensor(state.moments[key]!.m, variable.shape));
+        v.assign(tf.tensor(state.moments[key]!.v, variable.shape));
       }
     });
     this.stepCount = state.step;

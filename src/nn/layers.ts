@@ -1,0 +1,221 @@
+/**
+ * The layers codecs are built from, channels-first ([B, C, T]) like the engine.
+ *
+ * Convolutions follow EnCodec's streamable convolutions (encodec/modules/conv.py):
+ * a convolution of kernel k, stride s and dilation d is padded by (k−1)·d − (s−1)
+ * in total, all on the left when causal and split in half otherwise, so an input
+ * of n·s samples gives exactly n frames; a transposed convolution trims k − s
+ * samples, all from the right when causal, so n frames give exactly n·s samples.
+ * A causal stack therefore never looks ahead, and lengths stay multiples of the hop.
+ *
+ * Weight normalisation (Salimans & Kingma 2016) as PyTorch's weight_norm with
+ * dim 0: w = g · v / ‖v‖, the norm over every axis but the first. Initial weights
+ * follow PyTorch's convolution default, U(±1/√fan_in), with g = ‖v‖.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { conv1d, convTranspose1d } from '../engine/index.js';
+import type { ParameterScope } from './parameters.js';
+
+/** The weight a weight-normed layer uses: g · v / ‖v‖ over all axes but the first. */
+function normalisedWeight(direction: tf.Variable, magnitude: tf.Variable): tf.Tensor3D {
+  const norm = tf.sqrt(tf.sum(tf.square(direction), [1, 2], true).add(1e-12));
+  return direction.mul(magnitude.div(norm)) as tf.Tensor3D;
+}
+
+interface WeightParameters {
+  /** The weight itself, or its direction when weight-normed. */
+  weight: tf.Variable;
+  magnitude: tf.Variable | null;
+}
+
+function createWeight(scope: ParameterScope, shape: [number, number, number], fanIn: number, weightNorm: boolean): WeightParameters {
+  const bound = 1 / Math.sqrt(fanIn);
+  if (!weightNorm) return { weight: scope.uniform('weight', shape, bound), magnitude: null };
+  const direction = scope.uniform('weight_v', shape, bound);
+  const magnitude = scope.tensor('weight_g', tf.tidy(() => tf.sqrt(tf.sum(tf.square(direction), [1, 2], true))));
+  return { weight: direction, magnitude };
+}
+
+function effectiveWeight(p: WeightParameters): tf.Tensor3D {
+  return p.magnitude === null ? (p.weight as tf.Tensor3D) : normalisedWeight(p.weight, p.magnitude);
+}
+
+export interface Conv1dLayerOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride?: number;
+  dilation?: number;
+  /** No look-ahead: all padding on the left. */
+  causal: boolean;
+  bias?: boolean;
+  weightNorm?: boolean;
+}
+
+/** A 1-D convolution that maps n·stride samples to n frames. */
+export class Conv1dLayer {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly causal: boolean;
+  /** Zero padding [left, right] around the input. */
+  readonly padding: readonly [number, number];
+  private readonly weight: WeightParameters;
+  private readonly bias: tf.Variable | null;
+
+  constructor(scope: ParameterScope, options: Conv1dLayerOptions) {
+    this.inChannels = options.inChannels;
+    this.outChannels = options.outChannels;
+    this.kernelSize = options.kernelSize;
+    this.stride = options.stride ?? 1;
+    this.dilation = options.dilation ?? 1;
+    this.causal = options.causal;
+    const total = (this.kernelSize - 1) * this.dilation - (this.stride - 1);
+    if (total < 0) throw new Error(`${scope.prefix}: kernel ${this.kernelSize} is shorter than stride ${this.stride}`);
+    this.padding = this.causal ? [total, 0] : [total - (total >> 1), total >> 1];
+    const fanIn = this.inChannels * this.kernelSize;
+    this.weight = createWeight(scope, [this.outChannels, this.inChannels, this.kernelSize], fanIn, options.weightNorm ?? true);
+    this.bias = (options.bias ?? true) ? scope.uniform('bias', [this.outChannels], 1 / Math.sqrt(fanIn)) : null;
+  }
+
+  /** The weight as used, [Cout, Cin, K] (after weight normalisation). */
+  effectiveWeight(): tf.Tensor3D {
+    return effectiveWeight(this.weight);
+  }
+
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    return conv1d(x, this.effectiveWeight(), {
+      stride: this.stride,
+      dilation: this.dilation,
+      padding: this.padding,
+      ...(this.bias === null ? {} : { bias: this.bias as tf.Tensor1D }),
+    });
+  }
+}
+
+export interface ConvTranspose1dLayerOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride: number;
+  /** Trim all of the overhang from the right, so no output depends on a later frame. */
+  causal: boolean;
+  bias?: boolean;
+  weightNorm?: boolean;
+}
+
+/** A transposed 1-D convolution that maps n frames to n·stride samples. */
+export class ConvTranspose1dLayer {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly causal: boolean;
+  /** Samples cut from the [start, end] of the full transposed output. */
+  readonly trim: readonly [number, number];
+  private readonly weight: WeightParameters;
+  private readonly bias: tf.Variable | null;
+
+  constructor(scope: ParameterScope, options: ConvTranspose1dLayerOptions) {
+    this.inChannels = options.inChannels;
+    this.outChannels = options.outChannels;
+    this.kernelSize = options.kernelSize;
+    this.stride = options.stride;
+    this.causal = options.causal;
+    const overhang = this.kernelSize - this.stride;
+    if (overhang < 0) throw new Error(`${scope.prefix}: kernel ${this.kernelSize} is shorter than stride ${this.stride}`);
+    this.trim = this.causal ? [0, overhang] : [overhang - (overhang >> 1), overhang >> 1];
+    // PyTorch's ConvTranspose1d: weight [Cin, Cout, K], fan-in computed from weight.size(1)·K.
+    const fanIn = this.outChannels * this.kernelSize;
+    this.weight = createWeight(scope, [this.inChannels, this.outChannels, this.kernelSize], fanIn, options.weightNorm ?? true);
+    this.bias = (options.bias ?? true) ? scope.uniform('bias', [this.outChannels], 1 / Math.sqrt(fanIn)) : null;
+  }
+
+  /** The weight as used, [Cin, Cout, K]. */
+  effectiveWeight(): tf.Tensor3D {
+    return effectiveWeight(this.weight);
+  }
+
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    return convTranspose1d(x, this.effectiveWeight(), {
+      stride: this.stride,
+      trim: this.trim,
+      ...(this.bias === null ? {} : { bias: this.bias as tf.Tensor1D }),
+    });
+  }
+}
+
+/**
+ * Layer normalisation over the channel axis of [B, C, T] (what ConvNeXt and
+ * Vocos apply per frame), with a learned scale and shift per channel.
+ */
+export class ChannelLayerNorm {
+  readonly channels: number;
+  readonly epsilon: number;
+  private readonly scale: tf.Variable;
+  private readonly shift: tf.Variable;
+
+  constructor(scope: ParameterScope, channels: number, epsilon = 1e-6) {
+    this.channels = channels;
+    this.epsilon = epsilon;
+    this.scale = scope.constant('weight', [channels], 1);
+    this.shift = scope.constant('bias', [channels], 0);
+  }
+
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    const mean = tf.mean(x, 1, true);
+    const centred = x.sub(mean);
+    const variance = tf.mean(tf.square(centred), 1, true);
+    const normalised = centred.mul(tf.rsqrt(variance.add(this.epsilon)));
+    return normalised.mul(this.scale.reshape([1, this.channels, 1])).add(this.shift.reshape([1, this.channels, 1])) as tf.Tensor3D;
+  }
+}
+
+/**
+ * A depthwise 1-D convolution (one filter per channel, groups = channels), as
+ * a sum of shifted, per-channel-scaled copies of the input: at frame rate the
+ * tensors are small, and these ops have gradients on every backend.
+ */
+export class DepthwiseConv1dLayer {
+  readonly channels: number;
+  readonly kernelSize: number;
+  readonly causal: boolean;
+  readonly padding: readonly [number, number];
+  private readonly weight: tf.Variable;
+  private readonly bias: tf.Variable;
+
+  constructor(scope: ParameterScope, options: { channels: number; kernelSize: number; causal: boolean }) {
+    this.channels = options.channels;
+    this.kernelSize = options.kernelSize;
+    this.causal = options.causal;
+    const total = this.kernelSize - 1;
+    this.padding = this.causal ? [total, 0] : [total - (total >> 1), total >> 1];
+    const bound = 1 / Math.sqrt(this.kernelSize);
+    // PyTorch's layout for a depthwise Conv1d weight: [C, 1, K].
+    this.weight = scope.uniform('weight', [this.channels, 1, this.kernelSize], bound);
+    this.bias = scope.uniform('bias', [this.channels], bound);
+  }
+
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    const [batch, , length] = x.shape;
+    const padded = tf.pad(x, [[0, 0], [0, 0], [this.padding[0], this.padding[1]]]);
+    let sum: tf.Tensor3D = this.bias.reshape([1, this.channels, 1]).tile([batch, 1, length]) as tf.Tensor3D;
+    for (let k = 0; k < this.kernelSize; k++) {
+      const tap = this.weight.slice([0, 0, k], [this.channels, 1, 1]).reshape([1, this.channels, 1]);
+      sum = sum.add(padded.slice([0, 0, k], [batch, this.channels, length]).mul(tap));
+    }
+    return sum;
+  }
+}
+
+/**
+ * GELU, tanh approximation (Hendrycks & Gimpel 2016): within 1e-3 of the erf
+ * form and built from ops that have gradients on every tfjs backend.
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+  return x.mul(0.5).mul(tf.tanh(inner).add(1));
+}
