@@ -4,8 +4,10 @@
  * one-line descriptions of fs errors for InputError messages.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { link, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { InputError } from './errors.js';
 
@@ -89,4 +91,33 @@ export function describeFsError(error: unknown, action: 'read' | 'write' | 'chec
       return `cannot ${action} the file (${message.replace(/\s+/g, ' ').trim()})`;
     }
   }
+}
+
+const PACKAGE_NAME = 'simvq-audio';
+let cachedRoot: { dir: string; version: string } | null = null;
+
+function findPackage(): { dir: string; version: string } {
+  if (cachedRoot !== null) return cachedRoot;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === PACKAGE_NAME && typeof pkg.version === 'string') return (cachedRoot = { dir, version: pkg.version });
+    } catch {
+      // no (readable) package.json here: keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find ${PACKAGE_NAME}'s package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** The installed package's root directory (where package.json, codec/ and samples/ are). */
+export function packageRoot(): string {
+  return findPackage().dir;
+}
+
+/** This package's version, from its package.json. */
+export function packageVersion(): string {
+  return findPackage().version;
 }

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 
 import { readWav, type AudioClip } from '../audio/index.js';
+import { bitrate, bitsPerToken, frameRate, hopLength, loadCodecConfig } from '../codec/config.js';
 import { initEngine, type BackendName, type EngineReport } from '../engine/index.js';
 import { InputError } from '../errors.js';
 
@@ -23,18 +24,40 @@ export interface FileInfo {
   rmsDbfs: number | null;
 }
 
+/** What `info --preset` reports about a codec preset: the figures that follow from its config. */
+export interface PresetInfo {
+  name: string;
+  description: string;
+  sampleRate: number;
+  causal: boolean;
+  /** Samples per token. */
+  hop: number;
+  /** Tokens per second. */
+  frameRate: number;
+  codebookSize: number;
+  bitsPerToken: number;
+  /** Bits per second: frameRate · bitsPerToken. */
+  bitrate: number;
+  latentDim: number;
+  quantizer: string;
+  decoder: string;
+}
+
 /** The whole `info` answer; `--json` prints exactly this object. */
 export interface InfoReport {
   /** This package's version. */
   version: string;
   engine: EngineReport;
   files: FileInfo[];
+  presets: PresetInfo[];
 }
 
 export interface InfoOptions {
   /** undefined: let the engine read $SIMVQ_BACKEND, then fall back to 'auto'. */
   backend?: BackendName | 'auto';
   version: string;
+  /** Preset names (or config paths) to describe. */
+  presets?: readonly string[];
 }
 
 function dbfs(linear: number): number | null {
@@ -110,8 +133,32 @@ export async function describeFile(path: string): Promise<FileInfo> {
 export async function gatherInfo(files: readonly string[], options: InfoOptions): Promise<InfoReport> {
   const described: FileInfo[] = [];
   for (const path of files) described.push(await describeFile(path));
+  const presets: PresetInfo[] = [];
+  for (const name of options.presets ?? []) presets.push(await describePreset(name));
   const engine = await initEngine(options.backend === undefined ? {} : { backend: options.backend });
-  return { version: options.version, engine, files: described };
+  return { version: options.version, engine, files: described, presets };
+}
+
+export async function describePreset(nameOrPath: string): Promise<PresetInfo> {
+  const config = await loadCodecConfig(nameOrPath);
+  const decoder =
+    config.decoder.type === 'vocos'
+      ? `vocos (ConvNeXt ${config.decoder.layers} x ${config.decoder.dim}, iSTFT n_fft ${config.decoder.nFft})`
+      : `seanet (mirrored, ${config.decoder.channels} channels at the output)`;
+  return {
+    name: config.name,
+    description: config.description,
+    sampleRate: config.sampleRate,
+    causal: config.causal,
+    hop: hopLength(config),
+    frameRate: frameRate(config),
+    codebookSize: config.quantizer.codebookSize,
+    bitsPerToken: bitsPerToken(config),
+    bitrate: bitrate(config),
+    latentDim: config.latentDim,
+    quantizer: config.quantizer.method,
+    decoder,
+  };
 }
 
 function formatBitDepth(bitDepth: string): string {
@@ -152,6 +199,15 @@ export function formatInfo(report: InfoReport): string {
     lines.push(`  duration: ${file.durationSeconds.toFixed(3)} s (${file.frames} frames)`);
     const mix = file.channels > 1 ? ' (mono mix)' : '';
     lines.push(`  level:    peak ${formatDbfs(file.peakDbfs)}, RMS ${formatDbfs(file.rmsDbfs)}${mix}`);
+  }
+  for (const preset of report.presets) {
+    lines.push('');
+    lines.push(`preset ${preset.name}${preset.causal ? ' (causal)' : ''}`);
+    lines.push(`  bitrate:   ${preset.bitrate} bit/s = ${preset.frameRate} tokens/s x ${preset.bitsPerToken} bits (K = ${preset.codebookSize})`);
+    lines.push(`  audio:     ${preset.sampleRate} Hz, hop ${preset.hop} samples`);
+    lines.push(`  quantizer: ${preset.quantizer}, latent dim ${preset.latentDim}`);
+    lines.push(`  decoder:   ${preset.decoder}`);
+    lines.push(`  ${preset.description}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -5,14 +5,11 @@
  * unknown option) with one line on stderr; 1 anything else, which is a bug
  * (its stack is printed with SIMVQ_DEBUG=1).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import { Command, CommanderError, Option } from 'commander';
 
 import type { BackendName } from '../engine/index.js';
 import { InputError } from '../errors.js';
+import { packageVersion } from '../files.js';
 
 export const EXIT_OK = 0;
 export const EXIT_BUG = 1;
@@ -33,20 +30,9 @@ type MissingBackend = Exclude<BackendName, (typeof BACKEND_CHOICES)[number]>;
 const everyBackendOffered: [MissingBackend] extends [never] ? true : MissingBackend = true;
 void everyBackendOffered;
 
-/** This package's version, read from its package.json at run time. */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === PROGRAM && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // no (readable) package.json here: keep walking up
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find ${PROGRAM}'s package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
+/** Commander collector for repeatable options. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function debugEnabled(): boolean {
@@ -87,12 +73,17 @@ function buildProgram(version: string): Command {
     .command('info')
     .description('show the compute engine (backend ladder, threads, versions) and what each WAV file holds')
     .argument('[file...]', 'WAV files to describe: rate, channels, bit depth, duration, peak and RMS level')
+    .option('--preset <name>', 'describe a codec preset (its bitrate and shape); repeatable', collect, [])
     .option('--json', 'print one JSON object instead of text')
-    .action(async (files: string[], options: { json?: boolean }, command: Command) => {
+    .action(async (files: string[], options: { json?: boolean; preset: string[] }, command: Command) => {
       // Loaded on use, so --help and --version do not pay for starting tfjs.
       const { formatInfo, gatherInfo } = await import('./info.js');
       const globals = command.optsWithGlobals<{ backend?: BackendName | 'auto' }>();
-      const report = await gatherInfo(files, { version, ...(globals.backend === undefined ? {} : { backend: globals.backend }) });
+      const report = await gatherInfo(files, {
+        version,
+        presets: options.preset,
+        ...(globals.backend === undefined ? {} : { backend: globals.backend }),
+      });
       process.stdout.write(options.json === true ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
     });
 

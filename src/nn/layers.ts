@@ -219,3 +219,53 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
   return x.mul(0.5).mul(tf.tanh(inner).add(1));
 }
+
+/**
+ * A stack of unidirectional LSTM layers over [B, C, T] with a skip connection
+ * around the stack, as EnCodec's SLSTM at the bottleneck (encodec/modules/lstm.py).
+ * Unidirectional, so it stays causal. Gates in PyTorch's order (input, forget,
+ * cell, output), one fused matmul per step for the recurrent part.
+ */
+export class Lstm {
+  readonly channels: number;
+  readonly layers: number;
+  private readonly weights: { input: tf.Variable; recurrent: tf.Variable; bias: tf.Variable }[] = [];
+
+  constructor(scope: ParameterScope, channels: number, layers: number) {
+    this.channels = channels;
+    this.layers = layers;
+    const bound = 1 / Math.sqrt(channels);
+    for (let l = 0; l < layers; l++) {
+      const layer = scope.child(l);
+      this.weights.push({
+        // PyTorch: weight_ih_l{l} [4C, C], weight_hh_l{l} [4C, C]; one bias here (b_ih + b_hh).
+        input: layer.uniform('weight_ih', [4 * channels, channels], bound),
+        recurrent: layer.uniform('weight_hh', [4 * channels, channels], bound),
+        bias: layer.uniform('bias', [4 * channels], bound),
+      });
+    }
+  }
+
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    const [batch, channels, frames] = x.shape;
+    const c = this.channels;
+    // [B, C, T] → [B·T, C] rows so the input projection is one matmul over all frames.
+    let sequence = tf.reshape(tf.transpose(x, [0, 2, 1]), [batch * frames, channels]) as tf.Tensor2D;
+    for (const { input, recurrent, bias } of this.weights) {
+      const projected = tf.reshape(tf.matMul(sequence, input, false, true).add(bias), [batch, frames, 4 * c]);
+      let hidden = tf.zeros([batch, c]) as tf.Tensor2D;
+      let cell = tf.zeros([batch, c]) as tf.Tensor2D;
+      const outputs: tf.Tensor2D[] = [];
+      for (let t = 0; t < frames; t++) {
+        const gates = tf.reshape(projected.slice([0, t, 0], [batch, 1, 4 * c]), [batch, 4 * c]).add(tf.matMul(hidden, recurrent, false, true));
+        const [i, f, g, o] = tf.split(gates, 4, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        cell = tf.sigmoid(f).mul(cell).add(tf.sigmoid(i).mul(tf.tanh(g))) as tf.Tensor2D;
+        hidden = tf.sigmoid(o).mul(tf.tanh(cell)) as tf.Tensor2D;
+        outputs.push(hidden);
+      }
+      sequence = tf.reshape(tf.stack(outputs, 1), [batch * frames, c]) as tf.Tensor2D;
+    }
+    const out = tf.transpose(tf.reshape(sequence, [batch, frames, c]), [0, 2, 1]) as tf.Tensor3D;
+    return out.add(x) as tf.Tensor3D;
+  }
+}

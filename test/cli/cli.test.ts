@@ -190,6 +190,30 @@ describe('simvq-audio CLI', function () {
     }
   });
 
+  it('info --preset shows the bitrate computed from the preset', async () => {
+    const result = await run(['info', '--json', '--preset', 'speech-16k-0.9kbps', '--preset', 'libritts-24k-0.9kbps']);
+    expect(result.code, result.stderr).to.equal(0);
+    const report = JSON.parse(result.stdout) as { presets: { name: string; bitrate: number; frameRate: number; bitsPerToken: number; causal: boolean }[] };
+    expect(report.presets.map((p) => [p.name, p.frameRate, p.bitsPerToken, p.bitrate, p.causal])).to.deep.equal([
+      ['speech-16k-0.9kbps', 50, 18, 900, true],
+      ['libritts-24k-0.9kbps', 75, 12, 900, false],
+    ]);
+    const text = await run(['info', '--preset', 'speech-16k-0.9kbps']);
+    expect(text.stdout).to.include('bitrate:   900 bit/s = 50 tokens/s x 18 bits (K = 262144)');
+  });
+
+  it('info --preset with an unknown name: exit 2, one line listing the presets', async () => {
+    expectOneLineError(await run(['info', '--preset', 'nope']), 'nope', 'speech-16k-0.9kbps');
+  });
+
+  it('info --preset with a config that fails its schema: exit 2, one line naming the field', async () => {
+    const config = JSON.parse(readFileSync(join(root, 'codec', 'presets', 'speech-16k-0.9kbps.json'), 'utf8')) as { quantizer: { codebookSize: number } };
+    config.quantizer.codebookSize = 1;
+    const file = join(scratch, 'bad-preset.json');
+    writeFileSync(file, JSON.stringify(config));
+    expectOneLineError(await run(['info', '--preset', file]), 'bad-preset.json', 'quantizer.codebookSize');
+  });
+
   it('the bin shim says to build when dist/ is missing', async () => {
     const unbuilt = join(scratch, 'unbuilt');
     mkdirSync(join(unbuilt, 'bin'), { recursive: true });

@@ -1,0 +1,295 @@
+/**
+ * Codec configurations: the JSON presets in codec/presets/, their schema, and
+ * what follows from them (hop, frame rate, bits per token, bitrate).
+ *
+ * A preset says everything needed to build and train a model; the bitrate is
+ * never written down, it is computed: frame rate · ceil(log2 K).
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { Ajv, type JSONSchemaType } from 'ajv';
+
+import { InputError } from '../errors.js';
+import { describeFsError, packageRoot } from '../files.js';
+
+export interface SeanetEncoderConfig {
+  /** Channels after the input convolution; doubled by every downsampling block. */
+  channels: number;
+  /** Downsampling factors, first block first; their product is the hop. */
+  strides: number[];
+  /** Dilations of the residual units in each block (SoundStream/DAC: 1, 3, 9). */
+  dilations: number[];
+  /** Kernel of the input and output convolutions. */
+  kernelSize: number;
+  /** Kernel of the residual units' first convolution. */
+  residualKernelSize: number;
+  /** Residual units narrow to channels / compress (EnCodec: 2). */
+  compress: number;
+  /** LSTM layers at the bottleneck (EnCodec: 2); 0 for none. */
+  lstmLayers: number;
+}
+
+export interface SeanetDecoderConfig {
+  type: 'seanet';
+  /** Channels of the last block; the first block has channels · 2^(blocks). */
+  channels: number;
+  dilations: number[];
+  kernelSize: number;
+  residualKernelSize: number;
+  compress: number;
+  lstmLayers: number;
+}
+
+export interface VocosDecoderConfig {
+  type: 'vocos';
+  /** Width of the ConvNeXt backbone. */
+  dim: number;
+  /** Hidden width of each ConvNeXt block's pointwise MLP. */
+  intermediateDim: number;
+  layers: number;
+  /** Depthwise kernel of each ConvNeXt block. */
+  kernelSize: number;
+  /** FFT size of the inverse-STFT head; its hop is the codec's hop. */
+  nFft: number;
+}
+
+export type DecoderConfig = SeanetDecoderConfig | VocosDecoderConfig;
+
+export interface QuantizerConfig {
+  method: 'simvq' | 'simvq-train-c' | 'vq' | 'vq-ema';
+  codebookSize: number;
+  /** Weight of the commitment term β‖z − sg(q)‖² inside the quantizer loss. */
+  beta: number;
+  /** Seed of SimVQ's frozen random codebook C. */
+  seed: number;
+}
+
+export interface LossWeights {
+  mel: number;
+  stft: number;
+  waveform: number;
+  quantizer: number;
+  adversarial: number;
+  featureMatching: number;
+}
+
+export interface TrainingConfig {
+  batchSize: number;
+  cropSeconds: number;
+  learningRate: number;
+  betas: [number, number];
+  weightDecay: number;
+  warmupSteps: number;
+  totalSteps: number;
+  maxGradNorm: number;
+  lossWeights: LossWeights;
+  /** Step at which the discriminators start (adversarial and feature-matching terms). */
+  discriminatorStartStep: number;
+}
+
+export interface CodecConfig {
+  name: string;
+  description: string;
+  sampleRate: number;
+  /** No look-ahead in the encoder; the decoder's only lag is the inverse STFT's overlap-add. */
+  causal: boolean;
+  /** Dimension d of the latents the quantizer sees. */
+  latentDim: number;
+  encoder: SeanetEncoderConfig;
+  quantizer: QuantizerConfig;
+  decoder: DecoderConfig;
+  training: TrainingConfig;
+}
+
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+const intList = { type: 'array', items: positiveInt, minItems: 1 } as const;
+
+const seanetDecoderSchema: JSONSchemaType<SeanetDecoderConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'channels', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers'],
+  properties: {
+    type: { type: 'string', const: 'seanet' },
+    channels: positiveInt,
+    dilations: intList,
+    kernelSize: positiveInt,
+    residualKernelSize: positiveInt,
+    compress: positiveInt,
+    lstmLayers: { type: 'integer', minimum: 0 },
+  },
+};
+
+const vocosDecoderSchema: JSONSchemaType<VocosDecoderConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'dim', 'intermediateDim', 'layers', 'kernelSize', 'nFft'],
+  properties: {
+    type: { type: 'string', const: 'vocos' },
+    dim: positiveInt,
+    intermediateDim: positiveInt,
+    layers: positiveInt,
+    kernelSize: positiveInt,
+    nFft: positiveInt,
+  },
+};
+
+const weight = { type: 'number', minimum: 0 } as const;
+
+export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'description', 'sampleRate', 'causal', 'latentDim', 'encoder', 'quantizer', 'decoder', 'training'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]*$' },
+    description: { type: 'string' },
+    sampleRate: { type: 'integer', minimum: 8000, maximum: 48000 },
+    causal: { type: 'boolean' },
+    latentDim: { type: 'integer', minimum: 1, maximum: 512 },
+    encoder: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['channels', 'strides', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers'],
+      properties: {
+        channels: positiveInt,
+        strides: intList,
+        dilations: intList,
+        kernelSize: positiveInt,
+        residualKernelSize: positiveInt,
+        compress: positiveInt,
+        lstmLayers: { type: 'integer', minimum: 0 },
+      },
+    },
+    quantizer: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method', 'codebookSize', 'beta', 'seed'],
+      properties: {
+        method: { type: 'string', enum: ['simvq', 'simvq-train-c', 'vq', 'vq-ema'] },
+        codebookSize: { type: 'integer', minimum: 2, maximum: 262144 },
+        beta: weight,
+        seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+      },
+    },
+    decoder: {
+      type: 'object',
+      required: ['type'],
+      oneOf: [seanetDecoderSchema, vocosDecoderSchema],
+    } as unknown as JSONSchemaType<DecoderConfig>,
+    training: {
+      type: 'object',
+      additionalProperties: false,
+      required: [
+        'batchSize', 'cropSeconds', 'learningRate', 'betas', 'weightDecay', 'warmupSteps', 'totalSteps',
+        'maxGradNorm', 'lossWeights', 'discriminatorStartStep',
+      ],
+      properties: {
+        batchSize: positiveInt,
+        cropSeconds: { type: 'number', exclusiveMinimum: 0 },
+        learningRate: { type: 'number', exclusiveMinimum: 0 },
+        betas: {
+          type: 'array',
+          minItems: 2,
+          maxItems: 2,
+          items: [
+            { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+            { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+          ],
+        },
+        weightDecay: weight,
+        warmupSteps: { type: 'integer', minimum: 0 },
+        totalSteps: positiveInt,
+        maxGradNorm: { type: 'number', exclusiveMinimum: 0 },
+        lossWeights: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['mel', 'stft', 'waveform', 'quantizer', 'adversarial', 'featureMatching'],
+          properties: {
+            mel: weight,
+            stft: weight,
+            waveform: weight,
+            quantizer: weight,
+            adversarial: weight,
+            featureMatching: weight,
+          },
+        },
+        discriminatorStartStep: { type: 'integer', minimum: 0 },
+      },
+    },
+  },
+};
+
+const validate = new Ajv({ allErrors: false }).compile(codecConfigSchema);
+
+/** Checks a parsed JSON value against the schema and the rules a schema cannot say. */
+export function parseCodecConfig(value: unknown, source: string): CodecConfig {
+  if (!validate(value)) {
+    const error = validate.errors?.[0];
+    const where = error?.instancePath === '' || error?.instancePath === undefined ? 'the config' : error.instancePath.slice(1).replaceAll('/', '.');
+    throw new InputError(source, `${where} ${error?.message ?? 'is invalid'}`);
+  }
+  const config = value;
+  const fail = (problem: string) => new InputError(source, problem);
+  const hop = hopLength(config);
+  if (config.training.cropSeconds * config.sampleRate < hop) throw fail(`training.cropSeconds is shorter than one hop (${hop} samples)`);
+  if (config.decoder.type === 'vocos') {
+    const { nFft } = config.decoder;
+    if (nFft % 2 !== 0 || nFft < hop) throw fail(`decoder.nFft must be even and at least the hop (${hop}), got ${nFft}`);
+  }
+  if (config.training.warmupSteps >= config.training.totalSteps) throw fail('training.warmupSteps must be below training.totalSteps');
+  if (config.encoder.channels % config.encoder.compress !== 0) throw fail('encoder.channels must be divisible by encoder.compress');
+  return config;
+}
+
+/** Samples per token: the product of the encoder's strides. */
+export function hopLength(config: CodecConfig): number {
+  return config.encoder.strides.reduce((a, b) => a * b, 1);
+}
+
+/** Tokens per second. */
+export function frameRate(config: CodecConfig): number {
+  return config.sampleRate / hopLength(config);
+}
+
+/** Bits one token takes in a .svq file: ceil(log2 K). */
+export function bitsPerToken(config: CodecConfig): number {
+  return Math.ceil(Math.log2(config.quantizer.codebookSize));
+}
+
+/** Bits per second of audio. */
+export function bitrate(config: CodecConfig): number {
+  return frameRate(config) * bitsPerToken(config);
+}
+
+/** Where the presets live: codec/presets/ at the package root. */
+export function presetDirectory(): string {
+  return join(packageRoot(), 'codec', 'presets');
+}
+
+/** The names of the shipped presets. */
+export async function presetNames(): Promise<string[]> {
+  const files = await readdir(presetDirectory());
+  return files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+}
+
+/** Loads a preset by name, or a config file by path (anything with a '/' or ending in .json). */
+export async function loadCodecConfig(nameOrPath: string): Promise<CodecConfig> {
+  const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
+  const path = isPath ? nameOrPath : join(presetDirectory(), `${nameOrPath}.json`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (!isPath) {
+      throw new InputError(nameOrPath, `no such preset; the presets are ${(await presetNames()).join(', ')}`);
+    }
+    throw new InputError(path, describeFsError(error, 'read'));
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(path, `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return parseCodecConfig(value, path);
+}

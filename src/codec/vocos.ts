@@ -1,0 +1,160 @@
+/**
+ * Vocos-style decoder (Siuzdak 2023, arXiv 2306.00814; the decoder of
+ * WavTokenizer and of SimVQ's audio model): a ConvNeXt backbone that runs at
+ * the frame rate, then a head that predicts a complex spectrum per frame and
+ * turns it into audio with an inverse STFT. Everything heavy happens at 50-75
+ * frames per second instead of at the sample rate, which is why it costs far
+ * less per audio-second than a SEANet decoder.
+ *
+ *   conv k7 → LayerNorm → ConvNeXt blocks → LayerNorm → 1×1 conv to nFft + 2
+ *   → magnitude exp(a) (capped at 100), phase p → iSTFT (Hann, hop = codec hop)
+ *
+ * ConvNeXt block (Liu et al. 2022, 1-D as in Vocos): depthwise conv k7 →
+ * LayerNorm → 1×1 up to intermediateDim → GELU → 1×1 down → layer scale
+ * (initialised to 1/layers) → + input.
+ *
+ * The inverse STFT is a transposed convolution with fixed inverse-Fourier
+ * kernels (no FFT kernel needed, gradients on every backend), divided by the
+ * overlap-added squared window. Causal mode keeps the first F·hop samples of
+ * the overlap-add, so output sample t depends only on frames up to ⌊t/hop⌋:
+ * the decoder adds no delay beyond the encoder's one-hop frame. Centred mode
+ * trims (nFft − hop)/2 from each end, as Vocos's "same" padding does.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { convTranspose1d } from '../engine/index.js';
+import { ChannelLayerNorm, Conv1dLayer, DepthwiseConv1dLayer, gelu } from '../nn/layers.js';
+import type { ParameterScope } from '../nn/parameters.js';
+import type { VocosDecoderConfig } from './config.js';
+
+/** Magnitudes are exp of the prediction, capped as in Vocos so early training cannot overflow. */
+const MAX_MAGNITUDE = 100;
+
+class ConvNeXtBlock {
+  private readonly depthwise: DepthwiseConv1dLayer;
+  private readonly norm: ChannelLayerNorm;
+  private readonly up: Conv1dLayer;
+  private readonly down: Conv1dLayer;
+  private readonly layerScale: tf.Variable;
+  private readonly dim: number;
+
+  constructor(scope: ParameterScope, config: VocosDecoderConfig, causal: boolean) {
+    this.dim = config.dim;
+    this.depthwise = new DepthwiseConv1dLayer(scope.child('dwconv'), { channels: config.dim, kernelSize: config.kernelSize, causal });
+    this.norm = new ChannelLayerNorm(scope.child('norm'), config.dim);
+    const pointwise = { kernelSize: 1, causal, weightNorm: false };
+    this.up = new Conv1dLayer(scope.child('pwconv1'), { inChannels: config.dim, outChannels: config.intermediateDim, ...pointwise });
+    this.down = new Conv1dLayer(scope.child('pwconv2'), { inChannels: config.intermediateDim, outChannels: config.dim, ...pointwise });
+    this.layerScale = scope.constant('gamma', [config.dim], 1 / config.layers);
+  }
+
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    const h = this.down.apply(gelu(this.up.apply(this.norm.apply(this.depthwise.apply(x)))) as tf.Tensor3D);
+    return x.add(h.mul(this.layerScale.reshape([1, this.dim, 1]))) as tf.Tensor3D;
+  }
+}
+
+/** Fixed kernels and envelope of an inverse STFT with a periodic Hann window. */
+export class InverseStft {
+  readonly nFft: number;
+  readonly hop: number;
+  readonly causal: boolean;
+  /** [2·bins, 1, nFft]: real parts' kernels, then imaginary parts'. */
+  private readonly kernels: tf.Tensor3D;
+  private readonly window: Float64Array;
+  private readonly envelopes = new Map<number, tf.Tensor3D>();
+
+  constructor(nFft: number, hop: number, causal: boolean) {
+    this.nFft = nFft;
+    this.hop = hop;
+    this.causal = causal;
+    const bins = nFft / 2 + 1;
+    this.window = Float64Array.from({ length: nFft }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft));
+    const values = new Float32Array(2 * bins * nFft);
+    for (let k = 0; k < bins; k++) {
+      // Real inverse DFT: bins 0 and N/2 count once, the others twice (their mirror images).
+      const weight = k === 0 || k === nFft / 2 ? 1 : 2;
+      for (let n = 0; n < nFft; n++) {
+        const phase = (2 * Math.PI * k * n) / nFft;
+        const scale = (weight * this.window[n]!) / nFft;
+        values[k * nFft + n] = scale * Math.cos(phase);
+        values[(bins + k) * nFft + n] = -scale * Math.sin(phase);
+      }
+    }
+    this.kernels = tf.keep(tf.tensor3d(values, [2 * bins, 1, nFft]));
+  }
+
+  /** Samples cut from the [start, end] of the full overlap-add so F frames give F·hop samples. */
+  get trim(): [number, number] {
+    const overhang = this.nFft - this.hop;
+    return this.causal ? [0, overhang] : [overhang >> 1, overhang - (overhang >> 1)];
+  }
+
+  /** 1 / Σ_f w²(t − f·hop) over the kept samples, floored where few frames overlap (the edges). */
+  private envelope(frames: number): tf.Tensor3D {
+    let found = this.envelopes.get(frames);
+    if (found === undefined) {
+      const full = (frames - 1) * this.hop + this.nFft;
+      const sum = new Float64Array(full);
+      for (let f = 0; f < frames; f++) for (let n = 0; n < this.nFft; n++) sum[f * this.hop + n]! += this.window[n]! ** 2;
+      const steady = Math.max(...sum.subarray(0, Math.min(full, this.nFft + this.hop)));
+      const [start] = this.trim;
+      const kept = frames * this.hop;
+      const inverse = new Float32Array(kept);
+      for (let t = 0; t < kept; t++) inverse[t] = 1 / Math.max(sum[start + t]!, 0.1 * steady);
+      found = tf.keep(tf.tensor3d(inverse, [1, 1, kept]));
+      this.envelopes.set(frames, found);
+    }
+    return found;
+  }
+
+  /** Spectrum [B, 2·bins, F] (real parts, then imaginary parts) → audio [B, 1, F·hop]. */
+  apply(spectrum: tf.Tensor3D): tf.Tensor3D {
+    const frames = spectrum.shape[2];
+    const audio = convTranspose1d(spectrum, this.kernels, { stride: this.hop, trim: this.trim });
+    return audio.mul(this.envelope(frames)) as tf.Tensor3D;
+  }
+
+  dispose(): void {
+    this.kernels.dispose();
+    for (const e of this.envelopes.values()) e.dispose();
+    this.envelopes.clear();
+  }
+}
+
+/** Latents [B, latentDim, F] → audio [B, 1, F · hop]. */
+export class VocosDecoder {
+  readonly istft: InverseStft;
+  private readonly embed: Conv1dLayer;
+  private readonly norm: ChannelLayerNorm;
+  private readonly blocks: ConvNeXtBlock[];
+  private readonly finalNorm: ChannelLayerNorm;
+  private readonly head: Conv1dLayer;
+  private readonly bins: number;
+
+  constructor(scope: ParameterScope, config: VocosDecoderConfig, hop: number, latentDim: number, causal: boolean) {
+    this.bins = config.nFft / 2 + 1;
+    this.embed = new Conv1dLayer(scope.child('embed'), { inChannels: latentDim, outChannels: config.dim, kernelSize: 7, causal, weightNorm: false });
+    this.norm = new ChannelLayerNorm(scope.child('norm'), config.dim);
+    this.blocks = Array.from({ length: config.layers }, (_, i) => new ConvNeXtBlock(scope.child('blocks').child(i), config, causal));
+    this.finalNorm = new ChannelLayerNorm(scope.child('final_norm'), config.dim);
+    this.head = new Conv1dLayer(scope.child('head'), { inChannels: config.dim, outChannels: 2 * this.bins, kernelSize: 1, causal, weightNorm: false });
+    this.istft = new InverseStft(config.nFft, hop, causal);
+  }
+
+  apply(latents: tf.Tensor3D): tf.Tensor3D {
+    let h = this.norm.apply(this.embed.apply(latents));
+    for (const block of this.blocks) h = block.apply(h);
+    const prediction = this.head.apply(this.finalNorm.apply(h));
+    const [batch, , frames] = prediction.shape;
+    const logMagnitude = prediction.slice([0, 0, 0], [batch, this.bins, frames]);
+    const phase = prediction.slice([0, this.bins, 0], [batch, this.bins, frames]);
+    const magnitude = tf.minimum(tf.exp(logMagnitude), MAX_MAGNITUDE);
+    const spectrum = tf.concat([magnitude.mul(tf.cos(phase)), magnitude.mul(tf.sin(phase))], 1) as tf.Tensor3D;
+    return this.istft.apply(spectrum);
+  }
+
+  dispose(): void {
+    this.istft.dispose();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The generator's parts: presets and their bitrates, the SEANet encoder and
+ * decoders' shapes and causality, and the inverse STFT against a direct DFT.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+
+import { bitrate, hopLength, loadCodecConfig, parseCodecConfig, presetNames, type CodecConfig } from '../../src/codec/config.js';
+import { SeanetDecoder, SeanetEncoder } from '../../src/codec/seanet.js';
+import { InverseStft, VocosDecoder } from '../../src/codec/vocos.js';
+import { initEngine } from '../../src/engine/index.js';
+import { ParameterStore } from '../../src/nn/parameters.js';
+import { mulberry32, randomArray } from '../helpers/random.js';
+
+/** A small config for fast tests: hop 8·... = 40, few channels. */
+function tinyConfig(causal: boolean): CodecConfig {
+  return {
+    name: 'tiny',
+    description: 'test',
+    sampleRate: 16000,
+    causal,
+    latentDim: 8,
+    encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 },
+    quantizer: { method: 'simvq', codebookSize: 64, beta: 0.25, seed: 0 },
+    decoder: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 },
+    training: {
+      batchSize: 2, cropSeconds: 0.05, learningRate: 1e-3, betas: [0.5, 0.9], weightDecay: 0, warmupSteps: 0, totalSteps: 10,
+      maxGradNorm: 1, discriminatorStartStep: 0,
+      lossWeights: { mel: 1, stft: 0, waveform: 0, quantizer: 1, adversarial: 0, featureMatching: 0 },
+    },
+  };
+}
+
+function firstChange(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i]! - b[i]!) > 1e-6) return i;
+  return -1;
+}
+
+describe('codec generator', function () {
+  this.timeout(120_000);
+  before(async () => {
+    await initEngine({ backend: 'wasm+onnxruntime' });
+  });
+
+  it('ships the presets the issue names, each at 0.9 kbps', async () => {
+    expect(await presetNames()).to.include.members(['speech-16k-0.9kbps', 'libritts-24k-0.9kbps']);
+    const speech = await loadCodecConfig('speech-16k-0.9kbps');
+    expect([speech.sampleRate, hopLength(speech), speech.quantizer.codebookSize, bitrate(speech), speech.causal]).to.deep.equal([16000, 320, 262144, 900, true]);
+    const libritts = await loadCodecConfig('libritts-24k-0.9kbps');
+    expect([libritts.sampleRate, hopLength(libritts), libritts.quantizer.codebookSize, libritts.latentDim, bitrate(libritts)]).to.deep.equal([24000, 320, 4096, 512, 900]);
+    expect(libritts.decoder.type).to.equal('vocos');
+  });
+
+  it('refuses configs that break a rule the schema cannot say', () => {
+    const config = tinyConfig(true);
+    expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, nFft: 20 } }, 'c.json')).to.throw(/c\.json: decoder\.nFft must be even and at least the hop \(40\)/);
+    expect(() => parseCodecConfig({ ...config, latentDim: 0 }, 'c.json')).to.throw(/c\.json: latentDim must be >= 1/);
+    expect(() => parseCodecConfig({ ...config, extra: 1 }, 'c.json')).to.throw(/must NOT have additional properties/);
+  });
+
+  for (const causal of [true, false]) {
+    it(`SEANet encoder and both decoders keep lengths (causal: ${causal})`, () => {
+      const config = tinyConfig(causal);
+      const store = new ParameterStore(1);
+      const encoder = new SeanetEncoder(store.scope('encoder'), config.encoder, config.latentDim, causal);
+      const vocos = new VocosDecoder(store.scope('vocos'), { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 }, 40, 8, causal);
+      const seanet = new SeanetDecoder(store.scope('seanet'), { type: 'seanet', channels: 4, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 }, config.encoder.strides, 8, causal);
+      const audio = tf.randomNormal([2, 1, 400]) as tf.Tensor3D;
+      const latents = encoder.apply(audio);
+      expect(latents.shape).to.deep.equal([2, 8, 10]);
+      expect(vocos.apply(latents).shape).to.deep.equal([2, 1, 400]);
+      expect(seanet.apply(latents).shape).to.deep.equal([2, 1, 400]);
+      vocos.dispose();
+      store.dispose();
+    });
+  }
+
+  it('causal encoder and decoder: changing later audio leaves earlier output unchanged', () => {
+    const config = tinyConfig(true);
+    const store = new ParameterStore(2);
+    const encoder = new SeanetEncoder(store.scope('encoder'), config.encoder, config.latentDim, true);
+    const decoder = new VocosDecoder(store.scope('decoder'), { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 }, 40, 8, true);
+    const rand = mulberry32(3);
+    const a = randomArray(rand, 800);
+    const b = a.slice();
+    for (let i = 400; i < 800; i++) b[i] = rand();
+    const latentsA = encoder.apply(tf.tensor3d(a, [1, 1, 800]));
+    const latentsB = encoder.apply(tf.tensor3d(b, [1, 1, 800]));
+    // Frame f sees samples < (f+1)·hop: frames 0..9 cover samples 0..399 and must not move.
+    const framesA = latentsA.dataSync();
+    const framesB = latentsB.dataSync();
+    for (let c = 0; c < 8; c++) expect(firstChange(framesA.subarray(c * 20, c * 20 + 10), framesB.subarray(c * 20, c * 20 + 10))).to.equal(-1);
+    expect(firstChange(framesA, framesB)).to.be.greaterThan(-1);
+    // Decoded sample t depends on frames up to ⌊t/hop⌋ only.
+    const audioA = decoder.apply(latentsA).dataSync();
+    const audioB = decoder.apply(latentsB).dataSync();
+    // (The window starts at zero, so the first samples of frame 10 may move only slightly.)
+    const changed = firstChange(audioA, audioB);
+    expect(changed).to.be.at.least(400).and.below(420);
+    decoder.dispose();
+    store.dispose();
+  });
+
+  for (const causal of [true, false]) {
+    it(`the inverse STFT inverts windowed DFT frames (causal: ${causal})`, () => {
+      const [nFft, hop, frames] = [64, 16, 20];
+      const istft = new InverseStft(nFft, hop, causal);
+      const bins = nFft / 2 + 1;
+      const length = frames * hop;
+      const x = randomArray(mulberry32(4), length);
+      const [start] = istft.trim;
+      // Frame f covers overlap-add positions [f·hop, f·hop + nFft); output t is position t + start.
+      const spectrum = new Float32Array(2 * bins * frames);
+      for (let f = 0; f < frames; f++) {
+        for (let k = 0; k < bins; k++) {
+          let re = 0;
+          let im = 0;
+          for (let n = 0; n < nFft; n++) {
+            const t = f * hop + n - start;
+            const sample = t >= 0 && t < length ? x[t]! : 0;
+            const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / nFft);
+            re += sample * w * Math.cos((2 * Math.PI * k * n) / nFft);
+            im -= sample * w * Math.sin((2 * Math.PI * k * n) / nFft);
+          }
+          spectrum[k * frames + f] = re;
+          spectrum[(bins + k) * frames + f] = im;
+        }
+      }
+      const y = istft.apply(tf.tensor3d(spectrum, [1, 2 * bins, frames])).dataSync();
+      expect(y.length).to.equal(length);
+      // Away from the edges, where every sample is covered by nFft/hop frames, it is exact.
+      for (let t = nFft; t < length - nFft; t++) expect(y[t]).to.be.closeTo(x[t]!, 1e-4);
+      istft.dispose();
+    });
+  }
+});
