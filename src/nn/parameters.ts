@@ -60,6 +60,12 @@ export class ParameterStore {
     return variable;
   }
 
+  /** Registers a variable made elsewhere (a quantizer's, say) under `name`. */
+  adopt(name: string, variable: tf.Variable): void {
+    if (this.variables.has(name)) throw new Error(`parameter ${name} is defined twice`);
+    this.variables.set(name, variable);
+  }
+
   /**
    * Replaces every parameter's value from `values` (by name), checking that the
    * set of names and every shape match exactly.
