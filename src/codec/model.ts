@@ -1,0 +1,100 @@
+/**
+ * The trainable codec: SEANet encoder → quantizer → decoder (Vocos-style or
+ * mirrored SEANet), as one object with named parameters.
+ *
+ *   audio [B, 1, T] → latents [B, d, T/hop] → codes [B, T/hop] → audio [B, 1, T]
+ *
+ * This is the tfjs model that trains; inference and the CLI run ONNX graphs
+ * exported from the same weights.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { InputError } from '../errors.js';
+import { ParameterStore } from '../nn/parameters.js';
+import { hopLength, type CodecConfig } from './config.js';
+import { SeanetDecoder, SeanetEncoder } from './seanet.js';
+import { VocosDecoder } from './vocos.js';
+
+/** What the codec needs from a quantizer (src/quantizers implements it). */
+export interface BottleneckQuantizer {
+  readonly method: string;
+  readonly codebookSize: number;
+  readonly dim: number;
+  readonly trainableVariables: tf.Variable[];
+  /** Latents [B, d, F] → quantized [B, d, F] (straight-through), codes [B, F], scalar loss. */
+  forward(z: tf.Tensor, options?: { training?: boolean }): { quantized: tf.Tensor; indices: tf.Tensor; loss: tf.Scalar };
+  encode(z: tf.Tensor): tf.Tensor;
+  decode(indices: tf.Tensor): tf.Tensor;
+  dispose(): void;
+}
+
+export interface CodecForward {
+  reconstruction: tf.Tensor3D;
+  /** int32 [B, F]. */
+  codes: tf.Tensor2D;
+  quantizerLoss: tf.Scalar;
+}
+
+export class CodecModel {
+  readonly config: CodecConfig;
+  readonly hop: number;
+  /** Every trainable parameter of encoder, quantizer and decoder, by stable name. */
+  readonly parameters: ParameterStore;
+  readonly quantizer: BottleneckQuantizer;
+  private readonly encoder: SeanetEncoder;
+  private readonly decoder: SeanetDecoder | VocosDecoder;
+
+  /**
+   * `makeQuantizer` builds the bottleneck for (config.quantizer, config.latentDim);
+   * its trainable variables join the parameters under "quantizer.<i>".
+   */
+  constructor(config: CodecConfig, makeQuantizer: (config: CodecConfig) => BottleneckQuantizer, seed = 0) {
+    this.config = config;
+    this.hop = hopLength(config);
+    this.parameters = new ParameterStore(seed);
+    const root = this.parameters.scope();
+    this.encoder = new SeanetEncoder(root.child('encoder'), config.encoder, config.latentDim, config.causal);
+    this.quantizer = makeQuantizer(config);
+    if (this.quantizer.dim !== config.latentDim) {
+      throw new Error(`quantizer dimension ${this.quantizer.dim} differs from latentDim ${config.latentDim}`);
+    }
+    this.quantizer.trainableVariables.forEach((variable, i) => this.parameters.adopt(`quantizer.${i}`, variable));
+    const decoderScope = root.child('decoder');
+    this.decoder =
+      config.decoder.type === 'vocos'
+        ? new VocosDecoder(decoderScope, config.decoder, this.hop, config.latentDim, config.causal)
+        : new SeanetDecoder(decoderScope, config.decoder, config.encoder.strides, config.latentDim, config.causal);
+  }
+
+  private checkAudio(audio: tf.Tensor3D): void {
+    const [, channels, length] = audio.shape;
+    if (channels !== 1 || length % this.hop !== 0 || length === 0) {
+      throw new InputError('audio', `must be [B, 1, T] with T a positive multiple of the hop (${this.hop}), got [${audio.shape}]`);
+    }
+  }
+
+  /** The whole path with gradients: call inside the optimiser's loss function. */
+  forward(audio: tf.Tensor3D, options: { training?: boolean } = {}): CodecForward {
+    this.checkAudio(audio);
+    const latents = this.encoder.apply(audio);
+    const { quantized, indices, loss } = this.quantizer.forward(latents, { training: options.training ?? true });
+    return { reconstruction: this.decoder.apply(quantized as tf.Tensor3D), codes: indices as tf.Tensor2D, quantizerLoss: loss };
+  }
+
+  /** Audio [B, 1, T] → codes [B, T/hop] (int32). */
+  encode(audio: tf.Tensor3D): tf.Tensor2D {
+    this.checkAudio(audio);
+    return tf.tidy(() => this.quantizer.encode(this.encoder.apply(audio)) as tf.Tensor2D);
+  }
+
+  /** Codes [B, F] → audio [B, 1, F·hop]. */
+  decode(codes: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => this.decoder.apply(this.quantizer.decode(codes) as tf.Tensor3D));
+  }
+
+  dispose(): void {
+    if (this.decoder instanceof VocosDecoder) this.decoder.dispose();
+    this.quantizer.dispose();
+    this.parameters.dispose();
+  }
+}
