@@ -13,7 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { Conv1dLayer, ConvTranspose1dLayer, Lstm } from '../nn/layers.js';
+import type { OnnxGraphBuilder } from '../onnx/index.js';
+import { Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import type { SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
 
@@ -29,6 +30,11 @@ class ResidualUnit {
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return x.add(this.pointwise.apply(tf.elu(this.dilated.apply(tf.elu(x))))) as tf.Tensor3D;
+  }
+
+  exportOnnx(g: OnnxGraphBuilder, x: string): string {
+    const h = this.dilated.exportOnnx(g, emit(g, 'Elu', [x]));
+    return emit(g, 'Add', [x, this.pointwise.exportOnnx(g, emit(g, 'Elu', [h]))]);
   }
 }
 
@@ -66,6 +72,17 @@ export class SeanetEncoder {
     if (this.lstm !== null) h = this.lstm.apply(h);
     return this.output.apply(tf.elu(h));
   }
+
+  /** Emits the encoder: audio [B, 1, T] → returned name, latents [B, d, T/hop]. */
+  exportOnnx(g: OnnxGraphBuilder, audio: string): string {
+    let h = this.input.exportOnnx(g, audio);
+    for (const { units, down } of this.blocks) {
+      for (const unit of units) h = unit.exportOnnx(g, h);
+      h = down.exportOnnx(g, emit(g, 'Elu', [h]));
+    }
+    if (this.lstm !== null) h = this.lstm.exportOnnx(g, h);
+    return this.output.exportOnnx(g, emit(g, 'Elu', [h]));
+  }
 }
 
 /** Latents [B, latentDim, F] → audio [B, 1, F · hop]. */
@@ -99,5 +116,16 @@ export class SeanetDecoder {
       for (const unit of units) h = unit.apply(h);
     }
     return this.output.apply(tf.elu(h));
+  }
+
+  /** Emits the decoder: latents [B, d, F] → returned name, audio [B, 1, F·hop]. */
+  exportOnnx(g: OnnxGraphBuilder, latents: string): string {
+    let h = this.input.exportOnnx(g, latents);
+    if (this.lstm !== null) h = this.lstm.exportOnnx(g, h);
+    for (const { up, units } of this.blocks) {
+      h = up.exportOnnx(g, emit(g, 'Elu', [h]));
+      for (const unit of units) h = unit.exportOnnx(g, h);
+    }
+    return this.output.exportOnnx(g, emit(g, 'Elu', [h]));
   }
 }

@@ -23,9 +23,13 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { convTranspose1d } from '../engine/index.js';
-import { ChannelLayerNorm, Conv1dLayer, DepthwiseConv1dLayer, gelu } from '../nn/layers.js';
+import { addWeight, ChannelLayerNorm, Conv1dLayer, DepthwiseConv1dLayer, emit, gelu, geluOnnx } from '../nn/layers.js';
+import type { OnnxGraphBuilder } from '../onnx/index.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import type { VocosDecoderConfig } from './config.js';
+
+/** The overlap-added squared window is floored at this share of its steady value. */
+export const ENVELOPE_FLOOR = 0.1;
 
 /** Magnitudes are exp of the prediction, capped as in Vocos so early training cannot overflow. */
 const MAX_MAGNITUDE = 100;
@@ -51,6 +55,13 @@ class ConvNeXtBlock {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     const h = this.down.apply(gelu(this.up.apply(this.norm.apply(this.depthwise.apply(x)))) as tf.Tensor3D);
     return x.add(h.mul(this.layerScale.reshape([1, this.dim, 1]))) as tf.Tensor3D;
+  }
+
+  exportOnnx(g: OnnxGraphBuilder, x: string): string {
+    const normed = this.norm.exportOnnx(g, this.depthwise.exportOnnx(g, x));
+    const h = this.down.exportOnnx(g, geluOnnx(g, this.up.exportOnnx(g, normed)));
+    const scale = addWeight(g, 'gamma', tf.tidy(() => this.layerScale.reshape([this.dim, 1])));
+    return emit(g, 'Add', [x, emit(g, 'Mul', [h, scale])]);
   }
 }
 
@@ -90,18 +101,37 @@ export class InverseStft {
     return this.causal ? [0, overhang] : [overhang >> 1, overhang - (overhang >> 1)];
   }
 
-  /** 1 / Σ_f w²(t − f·hop) over the kept samples, floored where few frames overlap (the edges). */
+  /**
+   * Σ_j w²(n + j·hop): what the overlap-added squared window settles to where
+   * nFft/hop frames overlap (1.5 for a Hann window at hop nFft/4).
+   */
+  get steadyEnvelope(): number {
+    let sum = 0;
+    for (let n = 0; n < this.nFft; n++) sum += this.window[n]! ** 2;
+    return sum / (this.nFft / this.hop);
+  }
+
+  /** The squared window, the kernel that overlap-adds the envelope. */
+  get squaredWindow(): Float32Array {
+    return Float32Array.from(this.window, (w) => w * w);
+  }
+
+  /**
+   * 1 / Σ_f w²(t − f·hop) over the kept samples. Near the edges few frames
+   * overlap and the sum falls towards 0, so it is floored at a tenth of the
+   * steady value: dividing by it would amplify whatever the model puts there.
+   */
   private envelope(frames: number): tf.Tensor3D {
     let found = this.envelopes.get(frames);
     if (found === undefined) {
       const full = (frames - 1) * this.hop + this.nFft;
       const sum = new Float64Array(full);
       for (let f = 0; f < frames; f++) for (let n = 0; n < this.nFft; n++) sum[f * this.hop + n]! += this.window[n]! ** 2;
-      const steady = Math.max(...sum.subarray(0, Math.min(full, this.nFft + this.hop)));
+      const floor = ENVELOPE_FLOOR * this.steadyEnvelope;
       const [start] = this.trim;
       const kept = frames * this.hop;
       const inverse = new Float32Array(kept);
-      for (let t = 0; t < kept; t++) inverse[t] = 1 / Math.max(sum[start + t]!, 0.1 * steady);
+      for (let t = 0; t < kept; t++) inverse[t] = 1 / Math.max(sum[start + t]!, floor);
       found = tf.keep(tf.tensor3d(inverse, [1, 1, kept]));
       this.envelopes.set(frames, found);
     }
@@ -113,6 +143,23 @@ export class InverseStft {
     const frames = spectrum.shape[2];
     const audio = convTranspose1d(spectrum, this.kernels, { stride: this.hop, trim: this.trim });
     return audio.mul(this.envelope(frames)) as tf.Tensor3D;
+  }
+
+  /**
+   * Emits the inverse STFT: spectrum [B, 2·bins, F] → returned name, audio
+   * [B, 1, F·hop]. The envelope is overlap-added in the graph (a transposed
+   * convolution of ones with the squared window), so any F works.
+   */
+  exportOnnx(g: OnnxGraphBuilder, spectrum: string): string {
+    const attributes = { strides: [this.hop], pads: [...this.trim] };
+    const audio = emit(g, 'ConvTranspose', [spectrum, addWeight(g, 'istft_kernels', this.kernels)], attributes);
+    // Ones shaped [1, 1, F], from the spectrum's first channel of the first item.
+    const firstRow = emit(g, 'Slice', [spectrum, g.addConstant('start', 'int64', [0, 0]), g.addConstant('end', 'int64', [1, 1]), g.addConstant('axes', 'int64', [0, 1])]);
+    const ones = emit(g, 'Add', [emit(g, 'Mul', [firstRow, g.addConstant('zero', 'float32', [0], [])]), g.addConstant('one', 'float32', [1], [])]);
+    const window = g.addInitializer(g.uniqueName('window_squared'), { dataType: 'float32', dims: [1, 1, this.nFft], data: this.squaredWindow });
+    const envelope = emit(g, 'ConvTranspose', [ones, window], attributes);
+    const floored = emit(g, 'Max', [envelope, g.addConstant('floor', 'float32', [ENVELOPE_FLOOR * this.steadyEnvelope], [])]);
+    return emit(g, 'Div', [audio, floored]);
   }
 
   dispose(): void {
@@ -152,6 +199,20 @@ export class VocosDecoder {
     const magnitude = tf.minimum(tf.exp(logMagnitude), MAX_MAGNITUDE);
     const spectrum = tf.concat([magnitude.mul(tf.cos(phase)), magnitude.mul(tf.sin(phase))], 1) as tf.Tensor3D;
     return this.istft.apply(spectrum);
+  }
+
+  /** Emits the decoder: latents [B, d, F] → returned name, audio [B, 1, F·hop]. */
+  exportOnnx(g: OnnxGraphBuilder, latents: string): string {
+    let h = this.norm.exportOnnx(g, this.embed.exportOnnx(g, latents));
+    for (const block of this.blocks) h = block.exportOnnx(g, h);
+    const prediction = this.head.exportOnnx(g, this.finalNorm.exportOnnx(g, h));
+    const half = (start: number, end: number) =>
+      emit(g, 'Slice', [prediction, g.addConstant('start', 'int64', [start]), g.addConstant('end', 'int64', [end]), g.addConstant('axis', 'int64', [1])]);
+    const magnitude = emit(g, 'Min', [emit(g, 'Exp', [half(0, this.bins)]), g.addConstant('cap', 'float32', [MAX_MAGNITUDE], [])]);
+    const phase = half(this.bins, 2 * this.bins);
+    const real = emit(g, 'Mul', [magnitude, emit(g, 'Cos', [phase])]);
+    const imaginary = emit(g, 'Mul', [magnitude, emit(g, 'Sin', [phase])]);
+    return this.istft.exportOnnx(g, emit(g, 'Concat', [real, imaginary], { axis: 1 }));
   }
 
   dispose(): void {

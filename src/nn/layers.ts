@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { conv1d, convTranspose1d } from '../engine/index.js';
+import type { OnnxGraphBuilder } from '../onnx/index.js';
 import type { ParameterScope } from './parameters.js';
 
 /** The weight a weight-normed layer uses: g · v / ‖v‖ over all axes but the first. */
@@ -39,6 +40,19 @@ function createWeight(scope: ParameterScope, shape: [number, number, number], fa
 
 function effectiveWeight(p: WeightParameters): tf.Tensor3D {
   return p.magnitude === null ? (p.weight as tf.Tensor3D) : normalisedWeight(p.weight, p.magnitude);
+}
+
+/** A tensor's current values as a float32 initializer (weight norm already applied). */
+export function addWeight(g: OnnxGraphBuilder, prefix: string, tensor: tf.Tensor): string {
+  const data = tf.tidy(() => tensor.dataSync() as Float32Array).slice();
+  return g.addInitializer(g.uniqueName(prefix), { dataType: 'float32', dims: [...tensor.shape], data });
+}
+
+/** Appends one node with a fresh output name and returns that name. */
+export function emit(g: OnnxGraphBuilder, op: string, inputs: string[], attributes: Parameters<OnnxGraphBuilder['addNode']>[3] = {}): string {
+  const output = g.uniqueName(op.toLowerCase());
+  g.addNode(op, inputs, [output], attributes);
+  return output;
 }
 
 export interface Conv1dLayerOptions {
@@ -84,6 +98,15 @@ export class Conv1dLayer {
   /** The weight as used, [Cout, Cin, K] (after weight normalisation). */
   effectiveWeight(): tf.Tensor3D {
     return effectiveWeight(this.weight);
+  }
+
+  /** Emits this layer into an ONNX graph: input [B, Cin, T] → returned name [B, Cout, T/stride]. */
+  exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    const w = tf.tidy(() => this.effectiveWeight());
+    const inputs = [input, addWeight(g, 'conv_w', w)];
+    w.dispose();
+    if (this.bias !== null) inputs.push(addWeight(g, 'conv_b', this.bias));
+    return emit(g, 'Conv', inputs, { strides: [this.stride], dilations: [this.dilation], pads: [...this.padding] });
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -139,6 +162,15 @@ export class ConvTranspose1dLayer {
     return effectiveWeight(this.weight);
   }
 
+  /** Emits this layer into an ONNX graph: input [B, Cin, F] → returned name [B, Cout, F·stride]. */
+  exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    const w = tf.tidy(() => this.effectiveWeight());
+    const inputs = [input, addWeight(g, 'convt_w', w)];
+    w.dispose();
+    if (this.bias !== null) inputs.push(addWeight(g, 'convt_b', this.bias));
+    return emit(g, 'ConvTranspose', inputs, { strides: [this.stride], pads: [...this.trim] });
+  }
+
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return convTranspose1d(x, this.effectiveWeight(), {
       stride: this.stride,
@@ -163,6 +195,16 @@ export class ChannelLayerNorm {
     this.epsilon = epsilon;
     this.scale = scope.constant('weight', [channels], 1);
     this.shift = scope.constant('bias', [channels], 0);
+  }
+
+  exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    const axes = { axes: [1], keepdims: 1 };
+    const mean = emit(g, 'ReduceMean', [input], axes);
+    const centred = emit(g, 'Sub', [input, mean]);
+    const variance = emit(g, 'ReduceMean', [emit(g, 'Mul', [centred, centred])], axes);
+    const std = emit(g, 'Sqrt', [emit(g, 'Add', [variance, g.addConstant('eps', 'float32', [this.epsilon], [])])]);
+    const column = (prefix: string, v: tf.Variable) => addWeight(g, prefix, tf.tidy(() => v.reshape([this.channels, 1])));
+    return emit(g, 'Add', [emit(g, 'Mul', [emit(g, 'Div', [centred, std]), column('ln_scale', this.scale)]), column('ln_shift', this.shift)]);
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -199,6 +241,13 @@ export class DepthwiseConv1dLayer {
     this.bias = scope.uniform('bias', [this.channels], bound);
   }
 
+  exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    return emit(g, 'Conv', [input, addWeight(g, 'dw_w', this.weight), addWeight(g, 'dw_b', this.bias)], {
+      group: this.channels,
+      pads: [...this.padding],
+    });
+  }
+
   apply(x: tf.Tensor3D): tf.Tensor3D {
     const [batch, , length] = x.shape;
     const padded = tf.pad(x, [[0, 0], [0, 0], [this.padding[0], this.padding[1]]]);
@@ -215,6 +264,13 @@ export class DepthwiseConv1dLayer {
  * GELU, tanh approximation (Hendrycks & Gimpel 2016): within 1e-3 of the erf
  * form and built from ops that have gradients on every tfjs backend.
  */
+export function geluOnnx(g: OnnxGraphBuilder, x: string): string {
+  const constant = (v: number) => g.addConstant('gelu_c', 'float32', [v], []);
+  const cube = emit(g, 'Mul', [emit(g, 'Mul', [x, x]), x]);
+  const inner = emit(g, 'Mul', [emit(g, 'Add', [x, emit(g, 'Mul', [cube, constant(0.044715)])]), constant(Math.sqrt(2 / Math.PI))]);
+  return emit(g, 'Mul', [emit(g, 'Mul', [x, constant(0.5)]), emit(g, 'Add', [emit(g, 'Tanh', [inner]), constant(1)])]);
+}
+
 export function gelu(x: tf.Tensor): tf.Tensor {
   const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
   return x.mul(0.5).mul(tf.tanh(inner).add(1));
@@ -244,6 +300,35 @@ export class Lstm {
         bias: layer.uniform('bias', [4 * channels], bound),
       });
     }
+  }
+
+  /**
+   * ONNX's LSTM: input [T, B, C], gates in the order input, output, forget,
+   * cell (ours: input, forget, cell, output), biases Wb and Rb separately.
+   */
+  exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    const c = this.channels;
+    const reorder = (values: Float32Array, rowLength: number): Float32Array => {
+      const out = new Float32Array(values.length);
+      // ONNX gate k takes our gate order[k].
+      [0, 3, 1, 2].forEach((ours, k) => out.set(values.subarray(ours * c * rowLength, (ours + 1) * c * rowLength), k * c * rowLength));
+      return out;
+    };
+    let sequence = emit(g, 'Transpose', [input], { perm: [2, 0, 1] });
+    for (const { input: w, recurrent: r, bias: b } of this.weights) {
+      const weight = (prefix: string, values: Float32Array, dims: number[]) => g.addInitializer(g.uniqueName(prefix), { dataType: 'float32', dims, data: values });
+      const bias = new Float32Array(8 * c);
+      bias.set(reorder(b.dataSync() as Float32Array, 1));
+      const y = g.uniqueName('lstm_y');
+      g.addNode('LSTM', [
+        sequence,
+        weight('lstm_w', reorder(w.dataSync() as Float32Array, c), [1, 4 * c, c]),
+        weight('lstm_r', reorder(r.dataSync() as Float32Array, c), [1, 4 * c, c]),
+        weight('lstm_b', bias, [1, 8 * c]),
+      ], [y], { hidden_size: c });
+      sequence = emit(g, 'Squeeze', [y, g.addConstant('axis', 'int64', [1])]);
+    }
+    return emit(g, 'Add', [emit(g, 'Transpose', [sequence], { perm: [1, 2, 0] }), input]);
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {

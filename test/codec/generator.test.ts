@@ -134,3 +134,69 @@ describe('codec generator', function () {
     });
   }
 });
+
+describe('codec generator ONNX export', function () {
+  this.timeout(120_000);
+  before(async () => {
+    await initEngine({ backend: 'wasm+onnxruntime' });
+  });
+
+  /** Runs a one-input, one-output graph on onnxruntime (its public async API). */
+  async function runOnnx(bytes: Uint8Array, input: tf.Tensor3D): Promise<Float32Array> {
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input.dataSync() as Float32Array, input.shape) };
+      const result = await session.run(feeds);
+      return result[session.outputNames[0]!]!.data as Float32Array;
+    } finally {
+      await session.release();
+    }
+  }
+
+  function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+    expect(a.length).to.equal(b.length);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    return worst;
+  }
+
+  /** Moves every weight-norm magnitude off its initial value, so the export must apply it. */
+  function perturb(store: ParameterStore): void {
+    const rand = mulberry32(9);
+    for (const [name, variable] of store.named()) {
+      if (name.endsWith('weight_g') || name.endsWith('gamma') || name.endsWith('.weight')) {
+        variable.assign(tf.tidy(() => variable.mul(tf.tensor(randomArray(rand, variable.size), variable.shape).mul(0.3).add(1))));
+      }
+    }
+  }
+
+  for (const causal of [true, false]) {
+    it(`encoder and both decoders match tfjs within 1e-4 (causal: ${causal})`, async () => {
+      const config = tinyConfig(causal);
+      const { OnnxGraphBuilder } = await import('../../src/onnx/index.js');
+      const store = new ParameterStore(11);
+      const encoder = new SeanetEncoder(store.scope('encoder'), config.encoder, config.latentDim, causal);
+      const vocos = new VocosDecoder(store.scope('vocos'), { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 }, 40, 8, causal);
+      const seanet = new SeanetDecoder(store.scope('seanet'), { type: 'seanet', channels: 4, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 }, config.encoder.strides, 8, causal);
+      perturb(store);
+      const audio = tf.tensor3d(randomArray(mulberry32(12), 2 * 800), [2, 1, 800]).mul(0.5) as tf.Tensor3D;
+      const graph = (name: string, emitBody: (g: InstanceType<typeof OnnxGraphBuilder>, input: string) => string, channels: number) => {
+        const g = new OnnxGraphBuilder(name);
+        g.addInput('input', 'float32', ['B', channels, 'T']);
+        g.addOutput(emitBody(g, 'input'), 'float32', null);
+        return g.toModelBytes();
+      };
+      const latents = encoder.apply(audio);
+      const onnxLatents = await runOnnx(graph('encoder', (g, x) => encoder.exportOnnx(g, x), 1), audio);
+      expect(maxAbsDifference(onnxLatents, latents.dataSync())).to.be.below(1e-4);
+      for (const [name, decoder] of [['vocos', vocos], ['seanet', seanet]] as const) {
+        const expected = decoder.apply(latents).dataSync();
+        const got = await runOnnx(graph(name, (g, x) => decoder.exportOnnx(g, x), 8), latents);
+        expect(maxAbsDifference(got, expected), name).to.be.below(1e-4);
+      }
+      vocos.dispose();
+      store.dispose();
+    });
+  }
+});
