@@ -87,9 +87,9 @@ describe('eval: UTMOS and DNSMOS on onnxruntime-node', () => {
       expect(scores.sig).to.be.closeTo((sig(windowMean(0)) + sig(windowMean(1)) + sig(windowMean(2))) / 3, 1e-4); // float32 sums in the model
       expect(scores.bak).to.be.closeTo(-0.13166888 * 3.5 ** 2 + 1.60915514 * 3.5 - 0.39604546, 1e-6);
       expect(scores.ovrl).to.be.closeTo(-0.06766283 * 16 + 1.11546468 * 4 + 0.04602535, 1e-6);
-      // 4 s of a constant is repeated to fill one window: its mean stays the constant.
+      // 4 s is doubled until it fills a window, to 16 s, as the reference scorer does: 7 windows.
       const short = await model.score(new Float32Array(64_000).fill(0.25), 16_000);
-      expect(short.windows).to.equal(1);
+      expect(short.windows).to.equal(7);
       expect(short.sig).to.be.closeTo(sig(0.25), 1e-6);
     } finally {
       await model.dispose();
