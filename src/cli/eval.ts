@@ -1,7 +1,8 @@
 /** `simvq-audio eval`: options to an evaluation run, and the one line printed at the end. */
 import { join } from 'node:path';
 
-import { loadModelSystems, parseBaselines, runEvaluation } from '../eval/index.js';
+import { runEvaluation } from '../eval/run.js';
+import { loadModelSystems, parseBaselines } from '../eval/systems.js';
 import { InputError } from '../errors.js';
 
 export interface EvalCommandOptions {

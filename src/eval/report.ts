@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { logMelSpectrogram } from '../audio/index.js';
 import { writeFileAtomic } from '../files.js';
 import { writeChartPng, type ChartSpec } from '../plot/index.js';
+import { heatmapPng } from './heatmap.js';
 import type { EvalReport, SystemSummary } from './run.js';
 
 export interface ReportPlotsInput {
@@ -102,7 +103,10 @@ function markdown(report: EvalReport, plots: { quality: boolean; spectrograms: s
   lines.push('## Plots', '');
   if (plots.quality) lines.push(`![bitrate against quality](${PLOT_FILES.quality})`, '');
   if (plots.spectrograms.length > 0) {
-    lines.push(`Log-mel spectrograms of \`${report.utterances[0].id}\`: ${plots.spectrograms.join(', ')}.`, '', `![spectrograms](${PLOT_FILES.spectrograms})`, '');
+    lines.push(
+      `Log-mel spectrograms of \`${report.utterances[0].id}\`: ${plots.spectrograms.join(', ')}`,
+      '(magma colours: black 80 dB below the loudest cell of the original, pale yellow at it).',
+      '', `![spectrograms](${PLOT_FILES.spectrograms})`, '');
   }
   lines.push(plots.codeUsage ? `![code usage](${PLOT_FILES.codeUsage})` : 'No tokenizer was evaluated, so there is no code-usage histogram.', '');
 
@@ -170,35 +174,44 @@ function qualityChart(systems: SystemSummary[], withUtmos: boolean): ChartSpec {
   return { data: { values }, hconcat: panels } as ChartSpec;
 }
 
-/** Log-mel heatmaps stacked one per system, ~200 frames wide whatever the duration. */
+/**
+ * Log-mel spectrograms stacked one panel per system, each a PNG heatmap (one
+ * pixel per frame and band) placed by an `image` mark on real time/band axes.
+ * All panels share one colour range: 80 dB down from the loudest cell of the original.
+ */
 function spectrogramChart(panels: Array<{ id: string; label: string }>, input: ReportPlotsInput): ChartSpec {
-  const nMels = 48;
+  const nMels = 80;
   const nFft = input.sampleRate >= 16_000 ? 1024 : 512;
-  const values: Array<{ panel: string; t0: number; t1: number; m0: number; m1: number; dB: number }> = [];
-  for (const { id, label } of panels) {
+  const spectra = panels.map(({ id, label }) => {
     const audio = input.audio.get(id)!;
-    const hop = Math.max(64, Math.ceil(audio.length / 200 / 32) * 32);
-    const spec = logMelSpectrogram(audio, { sampleRate: input.sampleRate, nFft, hopLength: hop, nMels, power: 2, logFloor: 1e-10 });
-    for (let t = 0; t < spec.frames; t++) {
-      for (let m = 0; m < nMels; m++) {
-        const seconds = (t * hop) / input.sampleRate;
-        values.push({ panel: label, t0: seconds, t1: seconds + hop / input.sampleRate, m0: m, m1: m + 1, dB: (10 * spec.data[t * nMels + m]) / Math.LN10 });
-      }
-    }
-  }
+    // About 400 frames across whatever the duration; at least a 64-sample hop.
+    const hop = Math.max(64, Math.ceil(audio.length / 400));
+    const spec = logMelSpectrogram(audio, { sampleRate: input.sampleRate, nFft, hopLength: hop, nMels, power: 2, logFloor: 1e-12 });
+    const dB = spec.data.map((v) => (10 * v) / Math.LN10);
+    return { label, dB, frames: spec.frames, seconds: audio.length / input.sampleRate };
+  });
+  const ceiling = spectra[0].dB.reduce((a, b) => Math.max(a, b), -Infinity);
+  const values = spectra.map(({ label, dB, frames, seconds }) => ({
+    panel: label,
+    url: `data:image/png;base64,${Buffer.from(heatmapPng(dB, frames, nMels, ceiling - 80, ceiling)).toString('base64')}`,
+    t0: 0,
+    t1: seconds,
+    m0: 0,
+    m1: nMels,
+  }));
   return {
     data: { values },
     facet: { row: { field: 'panel', type: 'nominal', title: null, sort: panels.map((p) => p.label) } },
     spec: {
       width: 640,
       height: 140,
-      mark: { type: 'rect' },
+      mark: { type: 'image', aspect: false },
       encoding: {
-        x: { field: 't0', type: 'quantitative', title: 'time, s' },
+        x: { field: 't0', type: 'quantitative', scale: { nice: false }, title: 'time, s' },
         x2: { field: 't1' },
-        y: { field: 'm0', type: 'quantitative', title: 'mel band' },
-        y2: { field: 'm1' },
-        color: { field: 'dB', type: 'quantitative', scale: { scheme: 'magma', domainMin: -100 }, title: 'dB' },
+        y: { field: 'm1', type: 'quantitative', scale: { nice: false }, title: `mel band (of ${nMels})` },
+        y2: { field: 'm0' },
+        url: { field: 'url', type: 'nominal' },
       },
     },
   } as ChartSpec;

@@ -22,7 +22,6 @@ import { codeUsage } from './codes.js';
 import { listEvalUtterances, type EvalUtterance } from './data-spec.js';
 import { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 import { DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';
-import { writeReportFiles } from './report.js';
 import { StoiTooShortError, stoi } from './stoi.js';
 import type { EvalSystem } from './systems.js';
 
@@ -206,6 +205,8 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   const usage = systems
     .filter((s) => s.codebookSize !== null)
     .map((s) => ({ label: s.label, counts: codeUsage(perUtterance[s.id].map((e) => e.tokens ?? []), s.codebookSize!).counts }));
+  // Loaded here: the plotting stack (vega, resvg) is heavy and only the end of a run needs it.
+  const { writeReportFiles } = await import('./report.js');
   await writeReportFiles(out, report, { firstUtterance: utteranceInfo[0].id, audio: firstUtteranceAudio, sampleRate, usage });
   return report;
 }

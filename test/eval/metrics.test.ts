@@ -24,6 +24,7 @@ describe('eval: distances, alignment and code usage', () => {
     expect(multiScaleMelDistance(samples, samples, sampleRate)).to.equal(0);
     expect(multiResolutionStftDistance(samples, samples)).to.equal(0);
     const [mild, strong] = [addNoise(samples, 5, 20), addNoise(samples, 5, 0)];
+    // (full 4 s signals: the seven mel scales are the slow part of the eval suite)
     const melMild = multiScaleMelDistance(samples, mild, sampleRate);
     expect(melMild).to.be.above(0);
     expect(multiScaleMelDistance(samples, strong, sampleRate)).to.be.above(melMild);
