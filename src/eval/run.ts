@@ -26,7 +26,7 @@ import { StoiTooShortError, stoi } from './stoi.js';
 import type { EvalSystem } from './systems.js';
 
 /** Bump when a metric's definition changes: every cached result is then recomputed. */
-export const METRICS_VERSION = 1;
+export const METRICS_VERSION = 2;
 
 export interface UtteranceScores {
   utterance: string;
@@ -35,6 +35,8 @@ export interface UtteranceScores {
   bitrate: number | null;
   /** Lag of the decoded audio behind the original that alignment removed, ms. */
   delay_ms: number | null;
+  /** How the delay was found: sample-level waveform correlation, or band envelopes for phase-free vocoders. */
+  alignment: 'waveform' | 'envelope' | null;
   /** null when too little non-silent audio for one 384 ms STOI segment (or for the original). */
   stoi: number | null;
   mel_distance: number | null;
@@ -197,7 +199,10 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
           ? 'DNSMOS was not computed: no DNSMOS model was given (--dnsmos FILE).'
           : `DNSMOS P.835 from ${options.dnsmos}, published non-personalised calibration.`,
     },
-    alignment: `Decoded audio is resampled to the original's rate and shifted by the cross-correlation peak within ±${MAX_DELAY_SECONDS * 1000} ms before scoring; delay_ms is that shift.`,
+    alignment:
+      `Decoded audio is resampled to the original's rate and shifted by the cross-correlation peak within ±${MAX_DELAY_SECONDS * 1000} ms ` +
+      'before scoring (delay_ms): of the waveforms when they correlate (normalised peak ≥ 0.5), else of 1 ms band envelopes, ' +
+      "since a vocoder such as Codec2 synthesises its own phases.",
     systems: summaries,
     per_utterance: Object.fromEntries(rows.map((row) => [row, perUtterance[row].map((e) => e.scores)])),
   };
@@ -232,6 +237,7 @@ async function scoreOne(
       duration_s: duration,
       bitrate: null,
       delay_ms: null,
+      alignment: null,
       stoi: null,
       mel_distance: null,
       stft_distance: null,
@@ -243,7 +249,7 @@ async function scoreOne(
   }
   const trip = await system.roundTrip(source.samples, source.sampleRate, work);
   const decoded = trip.sampleRate === source.sampleRate ? trip.audio : await resample(trip.audio, trip.sampleRate, source.sampleRate);
-  const { aligned, delaySeconds } = alignByCrossCorrelation(source.samples, decoded, source.sampleRate, MAX_DELAY_SECONDS);
+  const { aligned, delaySeconds, method } = alignByCrossCorrelation(source.samples, decoded, source.sampleRate, MAX_DELAY_SECONDS);
   let stoiScore: number | null;
   try {
     stoiScore = stoi(source.samples, aligned, source.sampleRate);
@@ -256,6 +262,7 @@ async function scoreOne(
     duration_s: duration,
     bitrate: (trip.encodedBytes * 8) / duration,
     delay_ms: delaySeconds * 1000,
+    alignment: method,
     stoi: stoiScore,
     mel_distance: multiScaleMelDistance(source.samples, aligned, source.sampleRate),
     stft_distance: multiResolutionStftDistance(source.samples, aligned),

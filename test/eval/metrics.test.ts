@@ -4,9 +4,11 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
+import { istft, stft } from '../../src/audio/index.js';
 import { alignByCrossCorrelation } from '../../src/eval/align.js';
 import { bitrateOfFile, codeUsage } from '../../src/eval/codes.js';
 import { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from '../../src/eval/distances.js';
+import { mulberry32 } from '../helpers/random.js';
 import { addNoise, delayed, speech } from './signals.js';
 
 describe('eval: distances, alignment and code usage', () => {
@@ -42,6 +44,26 @@ describe('eval: distances, alignment and code usage', () => {
     expect(siSnr(samples, found.aligned)).to.be.closeTo(10, 0.3);
     const early = samples.subarray(120);
     expect(alignByCrossCorrelation(samples, early, sampleRate).delaySamples).to.equal(-120);
+  });
+
+  it('takes the lag from band envelopes when the waveform does not correlate (a vocoder that makes its own phases)', async () => {
+    const { samples, sampleRate } = await speech();
+    // Same short-time magnitudes, seeded random phases: what a parametric codec such as Codec2 outputs.
+    const options = { nFft: 256, hopLength: 64 };
+    const spec = stft(samples, options);
+    const rand = mulberry32(17);
+    for (let i = 0; i < spec.re.length; i++) {
+      const [magnitude, phase] = [Math.hypot(spec.re[i], spec.im[i]), 2 * Math.PI * rand()];
+      spec.re[i] = magnitude * Math.cos(phase);
+      spec.im[i] = magnitude * Math.sin(phase);
+    }
+    const scrambled = istft(spec, { ...options, length: samples.length });
+    const found = alignByCrossCorrelation(samples, delayed(scrambled, 320), sampleRate);
+    expect(found.method).to.equal('envelope');
+    expect(found.waveformCorrelation).to.be.below(0.5);
+    expect(found.delaySamples).to.be.within(320 - 16, 320 + 16); // within one 1 ms hop
+    // A waveform codec keeps the exact, sample-level lag.
+    expect(alignByCrossCorrelation(samples, delayed(samples, 320), sampleRate)).to.include({ method: 'waveform', delaySamples: 320 });
   });
 
   it('utilisation and perplexity over a set of streams', () => {
