@@ -7,7 +7,6 @@ export { bitrateOfFile, codeUsage, type CodeUsage } from './codes.js';
 export { listEvalUtterances, type EvalUtterance } from './data-spec.js';
 export { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 export { DNSMOS_CALIBRATION, DNSMOS_WINDOW, DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';
-export { PLOT_FILES, bestBaseline, writeReportFiles, type ReportPlotsInput } from './report.js';
 export {
   METRICS_VERSION,
   runEvaluation,
