@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import cliProgress from 'cli-progress';
@@ -123,8 +122,11 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   // Load the MOS models before any work, so a bad file fails in a second, not after an hour.
   const utmos = options.utmos === undefined ? null : await UtmosModel.load(options.utmos);
   const dnsmos = options.dnsmos === undefined ? null : await DnsmosModel.load(options.dnsmos);
-  await makeDirectory(join(out, 'cache'));
-  const scratch = await mkdtemp(join(tmpdir(), 'simvq-eval-'));
+  // Scratch files live under the output directory, so a killed run leaves none in /tmp;
+  // whatever one left here is cleared on the next start.
+  const scratch = join(out, 'cache', '.work');
+  await rm(scratch, { recursive: true, force: true });
+  await makeDirectory(scratch);
 
   const rows = [...(utmos !== null || dnsmos !== null ? [ORIGINAL] : []), ...systems.map((s) => s.id)];
   const bar = new cliProgress.SingleBar(
