@@ -44,6 +44,9 @@ export interface UtteranceScores {
   /** null when no UTMOS model was given. */
   utmos: number | null;
   dnsmos: { sig: number; bak: number; ovrl: number } | null;
+  /** This utterance's share of the codebook and its code perplexity, for tokenizers; null otherwise. */
+  utilization: number | null;
+  perplexity: number | null;
   /** Speed in multiples of real time (audio seconds per wall second); null for the original. */
   rtf: { encode: number; decode: number } | null;
 }
@@ -245,11 +248,14 @@ async function scoreOne(
       stft_distance: null,
       si_snr: null,
       ...(await mos(source.samples)),
+      utilization: null,
+      perplexity: null,
       rtf: null,
     };
     return { scores, tokens: null, encodedBytes: null, aligned: null };
   }
   const trip = await system.roundTrip(source.samples, source.sampleRate, work);
+  const usage = trip.tokens === undefined || system.codebookSize === null ? null : codeUsage([trip.tokens], system.codebookSize);
   const decoded = trip.sampleRate === source.sampleRate ? trip.audio : await resample(trip.audio, trip.sampleRate, source.sampleRate);
   const { aligned, delaySeconds, method } = alignByCrossCorrelation(source.samples, decoded, source.sampleRate, MAX_DELAY_SECONDS);
   let stoiScore: number | null;
@@ -270,6 +276,8 @@ async function scoreOne(
     stft_distance: multiResolutionStftDistance(source.samples, aligned),
     si_snr: siSnr(source.samples, aligned),
     ...(await mos(aligned)),
+    utilization: usage?.utilization ?? null,
+    perplexity: usage?.perplexity ?? null,
     rtf: { encode: duration / trip.encodeSeconds, decode: duration / trip.decodeSeconds },
   };
   const tokens = trip.tokens === undefined ? null : Array.from(trip.tokens);

@@ -9,7 +9,7 @@
  * each tool's process (process start included, which flatters nobody).
  */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -80,7 +80,9 @@ export function tokenizerSystem(codec: TokenizerCodec): EvalSystem {
       const decodeStart = performance.now();
       const audio = await codec.decode(await readFile(tokenPath));
       const decodeSeconds = (performance.now() - decodeStart) / 1000;
-      return { audio, sampleRate: codec.sampleRate, encodedBytes: file.byteLength, encodeSeconds, decodeSeconds, tokens };
+      // The bitrate is the written file's size on disk, not what the codec says it wrote.
+      const encodedBytes = (await stat(tokenPath)).size;
+      return { audio, sampleRate: codec.sampleRate, encodedBytes, encodeSeconds, decodeSeconds, tokens };
     },
   };
 }

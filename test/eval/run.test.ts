@@ -91,6 +91,10 @@ describe('eval: a whole run, its report, plots and resume', function () {
     expect(mulaw.codes_used).to.be.above(100);
     expect(mulaw.perplexity).to.be.within(10, 256);
     expect(mulaw.stoi).to.be.above(0.9);
+    const perUtterance = json.per_utterance['mulaw-8k'];
+    expect(perUtterance[0].utilization).to.be.within(0.3, mulaw.utilization!);
+    expect(perUtterance[0].perplexity).to.be.above(10);
+    expect(json.per_utterance['codec2-1200'][0].utilization).to.equal(null);
     expect(mulaw.delay_ms).to.be.closeTo(0, 0.2);
     // Codec2 1200: 48-bit frames every 40 ms, written as 6 bytes; it delays its output.
     expect(codec2.bitrate).to.be.closeTo(1200, 30);
