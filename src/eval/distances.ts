@@ -31,12 +31,17 @@ const STFT_RESOLUTIONS: ReadonlyArray<{ nFft: number; hop: number; window: numbe
   { nFft: 512, hop: 50, window: 240 },
 ];
 
+/** The spectral distances need more than half of their largest window (2048) for reflect padding. */
+export const MIN_EVAL_SAMPLES = 1025;
+
 function requireSameLength(reference: Float32Array, decoded: Float32Array, what: string): void {
   if (reference.length !== decoded.length) {
     throw new InputError(what, `the signals differ in length (${reference.length} and ${decoded.length} samples)`);
   }
   // Reflect padding of the largest window needs more than half a window of signal.
-  if (reference.length <= 1024) throw new InputError(what, `the signal has ${reference.length} samples; at least 1025 are needed`);
+  if (reference.length < MIN_EVAL_SAMPLES) {
+    throw new InputError(what, `the signal has ${reference.length} samples; at least ${MIN_EVAL_SAMPLES} are needed`);
+  }
 }
 
 /** Σ over seven scales of mean |log10 mel(reference) − log10 mel(decoded)|; 0 for identical signals. */

@@ -19,7 +19,7 @@ import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
 import { alignByCrossCorrelation } from './align.js';
 import { codeUsage } from './codes.js';
 import { listEvalUtterances, type EvalUtterance } from './data-spec.js';
-import { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
+import { MIN_EVAL_SAMPLES, multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 import { DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';
 import { StoiTooShortError, stoi } from './stoi.js';
 import type { EvalSystem } from './systems.js';
@@ -131,6 +131,8 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   await rm(scratch, { recursive: true, force: true });
   await makeDirectory(scratch);
 
+  // A result depends on the MOS model files too: a different model means a recomputation.
+  const models = { utmos: await modelFingerprint(options.utmos), dnsmos: await modelFingerprint(options.dnsmos) };
   const rows = [...(utmos !== null || dnsmos !== null ? [ORIGINAL] : []), ...systems.map((s) => s.id)];
   const bar = new cliProgress.SingleBar(
     { format: 'eval {bar} {value}/{total} | {row} | {utterance}', stream: process.stderr, hideCursor: true },
@@ -146,21 +148,18 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   try {
     for (const [index, utterance] of utterances.entries()) {
       const source = await readWav(utterance.path);
-      if (source.samples.length === 0) throw new InputError(utterance.path, 'holds no audio');
+      // Checked here so the error names the file; the metrics themselves only know signals.
+      if (source.samples.length < MIN_EVAL_SAMPLES) {
+        throw new InputError(utterance.path, `too short to evaluate: ${source.samples.length} samples, at least ${MIN_EVAL_SAMPLES} needed`);
+      }
+      if (source.samples.every((v) => v === 0)) throw new InputError(utterance.path, 'is silent: there is nothing to evaluate');
       utteranceInfo.push({ id: utterance.id, path: utterance.path, duration_s: source.durationSeconds, sample_rate: source.sampleRate });
       if (index === 0) firstUtteranceAudio.set(ORIGINAL, source.samples);
       const sourceStat = await stat(utterance.path);
       for (const row of rows) {
         if (showProgress) bar.update({ row, utterance: utterance.id });
         const system = systems.find((s) => s.id === row) ?? null;
-        const fingerprint = JSON.stringify({
-          METRICS_VERSION,
-          row,
-          size: sourceStat.size,
-          mtime: sourceStat.mtimeMs,
-          utmos: await modelFingerprint(options.utmos),
-          dnsmos: await modelFingerprint(options.dnsmos),
-        });
+        const fingerprint = JSON.stringify({ METRICS_VERSION, row, size: sourceStat.size, mtime: sourceStat.mtimeMs, models });
         const cachePath = join(out, 'cache', row, `${safeName(utterance.id)}.json`);
         const decodedPath = join(out, 'cache', row, `${safeName(utterance.id)}.wav`);
         let entry = await readCache(cachePath, fingerprint);

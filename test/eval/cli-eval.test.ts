@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
+import { encodeWav } from '../../src/audio/index.js';
 import type { EvalReport } from '../../src/eval/index.js';
 import { OnnxGraphBuilder } from '../../src/onnx/index.js';
 import { SPEECH_PATH } from './signals.js';
@@ -38,6 +39,8 @@ describe('simvq-audio eval', function () {
     await copyFile(SPEECH_PATH, join(dir, 'data', 'speech.wav'));
     await mkdir(join(dir, 'bad'));
     await writeFile(join(dir, 'bad', 'notes.wav'), 'these are notes, not audio');
+    await mkdir(join(dir, 'short'));
+    await writeFile(join(dir, 'short', 'click.wav'), encodeWav(new Float32Array(500).fill(0.1), 16_000, 'pcm16'));
     const g = new OnnxGraphBuilder('renamed');
     g.addInput('audio', 'float32', ['batch', 'time']);
     g.addNode('ReduceMean', ['audio'], ['score'], { axes: [1], keepdims: 0 });
@@ -49,6 +52,7 @@ describe('simvq-audio eval', function () {
   const badInputs: Array<[string, (d: string) => string[], (d: string) => string]> = [
     ['a missing data directory', (d) => ['--data', `dir:${join(d, 'nope')}`], (d) => `${join(d, 'nope')}: --data: file not found`],
     ['a .wav that is not a WAV', (d) => ['--data', join(d, 'bad')], (d) => join(d, 'bad', 'notes.wav')],
+    ['a WAV too short to score', (d) => ['--data', join(d, 'short')], (d) => `${join(d, 'short', 'click.wav')}: too short to evaluate: 500 samples`],
     ['a missing UTMOS model', (d) => ['--data', join(d, 'data'), '--utmos', join(d, 'none.onnx')], (d) => `${join(d, 'none.onnx')}: UTMOS model: file not found`],
     ['a UTMOS model with the wrong names', (d) => ['--data', join(d, 'data'), '--utmos', join(d, 'renamed.onnx')], (d) => `${join(d, 'renamed.onnx')}: not a UTMOS model`],
     ['a missing DNSMOS model', (d) => ['--data', join(d, 'data'), '--dnsmos', join(d, 'none.onnx')], (d) => `${join(d, 'none.onnx')}: DNSMOS model: file not found`],
