@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,8 +49,7 @@ describe('eval: a whole run, its report, plots and resume', function () {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'simvq-run-'));
     data = join(dir, 'data');
-    await rm(data, { recursive: true, force: true });
-    await import('node:fs/promises').then((fs) => fs.mkdir(join(data, 'sub'), { recursive: true }));
+    await mkdir(join(data, 'sub'), { recursive: true });
     await copyFile(SPEECH_PATH, join(data, 'speech.wav'));
     await writeFile(join(data, 'sub', 'tone.wav'), encodeWav(modulatedTone(16_000, 1.5), 16_000, 'pcm16'));
     await writeFile(join(dir, 'utmos.onnx'), utmosLikeModel());
