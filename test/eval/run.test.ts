@@ -14,21 +14,9 @@ import {
   type EvalReport,
   type EvalSystem,
 } from '../../src/eval/index.js';
-import { OnnxGraphBuilder } from '../../src/onnx/index.js';
+import { CALIBRATED_BAK, CALIBRATED_OVRL, dnsmosLikeModel, utmosLikeModel } from './mos-models.js';
 import { modulatedTone, SPEECH_PATH } from './signals.js';
 import { codecToolsAvailable, mulawTokenizer } from './tools.js';
-
-/** UTMOS's signature; mos = 1 + 4 · mean |wave|, so the expected score is computable. */
-function utmosLikeModel(): Uint8Array {
-  const g = new OnnxGraphBuilder('utmos_test');
-  g.addInput('wave', 'float32', ['batch', 'time']);
-  g.addNode('Abs', ['wave'], ['magnitude']);
-  g.addNode('ReduceMean', ['magnitude'], ['level'], { axes: [1], keepdims: 0 });
-  g.addNode('Mul', ['level', g.addConstant('four', 'float32', [4], [])], ['scaled']);
-  g.addNode('Add', ['scaled', g.addConstant('one', 'float32', [1], [])], ['mos']);
-  g.addOutput('mos', 'float32', ['batch']);
-  return g.toModelBytes();
-}
 
 /** Counts round trips, to see what a resumed run recomputes. */
 function counted(system: EvalSystem): EvalSystem & { calls: number } {
@@ -53,6 +41,7 @@ describe('eval: a whole run, its report, plots and resume', function () {
     await copyFile(SPEECH_PATH, join(data, 'speech.wav'));
     await writeFile(join(data, 'sub', 'tone.wav'), encodeWav(modulatedTone(16_000, 1.5), 16_000, 'pcm16'));
     await writeFile(join(dir, 'utmos.onnx'), utmosLikeModel());
+    await writeFile(join(dir, 'dnsmos.onnx'), dnsmosLikeModel());
   });
   after(async () => rm(dir, { recursive: true, force: true }));
 
@@ -65,11 +54,11 @@ describe('eval: a whole run, its report, plots and resume', function () {
     expect(failure).to.equal(`${join(dir, 'missing')}: --data: file not found`);
   });
 
-  it('scores a tokenizer and Codec2/Opus the same way, with UTMOS, and writes report.md, report.json and three plots', async function () {
+  it('scores a tokenizer and Codec2/Opus the same way, with UTMOS and DNSMOS, and writes report.md, report.json and three plots', async function () {
     if (!codecToolsAvailable()) this.skip();
     const out = join(dir, 'out');
     const systems = [tokenizerSystem(mulawTokenizer()), codec2System('1200'), opusSystem(6)];
-    const report = await runEvaluation({ data: `dir:${data}`, out, systems, utmos: join(dir, 'utmos.onnx'), progress: false });
+    const report = await runEvaluation({ data: `dir:${data}`, out, systems, utmos: join(dir, 'utmos.onnx'), dnsmos: join(dir, 'dnsmos.onnx'), progress: false });
 
     const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as EvalReport;
     expect(json.systems.map((s) => s.system)).to.deep.equal(['original', 'mulaw-8k', 'codec2-1200', 'opus-6k']);
@@ -81,6 +70,10 @@ describe('eval: a whole run, its report, plots and resume', function () {
     const speechUtmos = 1 + (4 * speech.reduce((a, v) => a + Math.abs(v), 0)) / speech.length;
     expect(json.per_utterance['original'][0].utmos).to.be.closeTo(speechUtmos, 1e-4);
     expect(original.bitrate).to.equal(null);
+    for (const s of json.systems) {
+      expect(s.dnsmos!.bak, s.system).to.be.closeTo(CALIBRATED_BAK, 1e-6);
+      expect(s.dnsmos!.ovrl, s.system).to.be.closeTo(CALIBRATED_OVRL, 1e-6);
+    }
 
     const seconds = report.utterances.reduce((t, u) => t + u.duration_s, 0);
     // μ-law: one byte per 8 kHz sample plus an 8-byte header per file.
@@ -109,7 +102,8 @@ describe('eval: a whole run, its report, plots and resume', function () {
     }
 
     const markdown = await readFile(join(out, 'report.md'), 'utf8');
-    expect(markdown).to.include('UTMOS ↑').and.include('DNSMOS was not computed').and.include('| Codec2 1200 | 1.');
+    expect(markdown).to.include('UTMOS ↑').and.include('DNSMOS SIG/BAK/OVRL ↑').and.include('| Codec2 1200 | 1.');
+    expect(markdown).to.include(`| Original | — | — | — | — | — | — | ${original.utmos!.toFixed(2)} |`);
     expect(markdown).to.include('(best baseline by STOI)');
     for (const png of ['bitrate-vs-quality.png', 'spectrograms.png', 'code-usage.png']) {
       expect(Array.from((await readFile(join(out, png))).subarray(0, 4)), png).to.deep.equal(PNG_SIGNATURE);
