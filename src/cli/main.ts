@@ -87,6 +87,22 @@ function buildProgram(version: string): Command {
       process.stdout.write(options.json === true ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
     });
 
+  program
+    .command('eval')
+    .description('score codecs side by side (STOI, mel/STFT distances, SI-SNR, code usage, bitrate, speed; UTMOS/DNSMOS given a model) and write a report')
+    .requiredOption('--data <spec>', "utterances: a directory of WAV files ('dir:PATH'), 'list:FILE' (one WAV path a line) or one .wav")
+    .requiredOption('--out <dir>', 'output directory: report.md, report.json, PNG plots, and a cache that lets a stopped run resume')
+    .option('--model <name-or-path...>', 'our models to evaluate (none can be loaded yet)')
+    .option('--baselines <list>', 'codec2, opus, single modes (codec2-700C, opus-6k, ...) or none', 'codec2,opus')
+    .option('--utmos <file>', 'UTMOS22 strong ONNX model (input wave [batch, time] at 16 kHz, output mos)')
+    .option('--dnsmos <file>', "DNSMOS P.835 ONNX model (Microsoft's sig_bak_ovr.onnx)")
+    .option('--force', 'replace a finished report in --out')
+    .option('--no-progress', 'no progress bar')
+    .action(async (options: import('./eval.js').EvalCommandOptions) => {
+      const { evalCommand } = await import('./eval.js');
+      process.stdout.write(await evalCommand(options, version));
+    });
+
   return program;
 }
 

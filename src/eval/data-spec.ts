@@ -1,0 +1,77 @@
+/**
+ * Which WAV files `--data` names. Deliberately minimal and kept apart: the
+ * dataset loaders (LibriTTS, folders, manifests) bring the shared data-spec
+ * parser, which replaces `listEvalUtterances` wholesale; nothing else in eval/
+ * knows how a spec is spelled.
+ *
+ * Accepted here: `dir:PATH` or a plain directory (every .wav below it, sorted),
+ * `list:FILE` (one WAV path per line, relative to the list's folder; blank
+ * lines and lines starting with # skipped), or a single .wav file.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+
+import { InputError } from '../errors.js';
+import { describeFsError } from '../files.js';
+
+export interface EvalUtterance {
+  /** Unique within the set, stable across runs: the path relative to the spec's root, without .wav. */
+  id: string;
+  path: string;
+}
+
+export async function listEvalUtterances(spec: string): Promise<EvalUtterance[]> {
+  if (spec.startsWith('list:')) return fromList(spec.slice('list:'.length));
+  const path = spec.startsWith('dir:') ? spec.slice('dir:'.length) : spec;
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw new InputError(path, `--data: ${describeFsError(error, 'read')}`);
+  }
+  if (isDirectory) {
+    const files = await wavFilesUnder(path);
+    if (files.length === 0) throw new InputError(path, '--data: no .wav files in this directory');
+    return files.map((file) => ({ id: withoutWav(relative(path, file)), path: file }));
+  }
+  if (spec.startsWith('dir:')) throw new InputError(path, '--data: not a directory');
+  if (!path.toLowerCase().endsWith('.wav')) {
+    throw new InputError(path, "--data: expected a directory of WAV files, a .wav file, 'dir:PATH' or 'list:FILE'");
+  }
+  return [{ id: withoutWav(path.split(/[\\/]/).pop() ?? path), path }];
+}
+
+async function fromList(listPath: string): Promise<EvalUtterance[]> {
+  let text: string;
+  try {
+    text = await readFile(listPath, 'utf8');
+  } catch (error) {
+    throw new InputError(listPath, `--data: ${describeFsError(error, 'read')}`);
+  }
+  const root = dirname(resolve(listPath));
+  const paths = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith('#'))
+    .map((line) => resolve(root, line));
+  if (paths.length === 0) throw new InputError(listPath, '--data: the list names no files');
+  const seen = new Set<string>();
+  return paths.map((path) => {
+    let id = withoutWav(relative(root, path));
+    for (let n = 2; seen.has(id); n++) id = `${withoutWav(relative(root, path))}~${n}`;
+    seen.add(id);
+    return { id, path };
+  });
+}
+
+async function wavFilesUnder(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith('.wav') && !entry.name.startsWith('.'))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
+function withoutWav(name: string): string {
+  return name.replace(/\.wav$/i, '').split(/[\\/]/).join('/');
+}

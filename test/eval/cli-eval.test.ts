@@ -1,0 +1,87 @@
+/** `simvq-audio eval` as users run it: bad input is one line naming the file, exit 2, and no report. */
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { expect } from 'chai';
+
+import { encodeWav } from '../../src/audio/index.js';
+import type { EvalReport } from '../../src/eval/index.js';
+import { OnnxGraphBuilder } from '../../src/onnx/index.js';
+import { SPEECH_PATH } from './signals.js';
+import { codecToolsAvailable } from './tools.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = join(root, 'bin', 'simvq-audio.js');
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env['SIMVQ_DEBUG'];
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('simvq-audio eval', function () {
+  this.timeout(60_000);
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'simvq-cli-eval-'));
+    await mkdir(join(dir, 'data'));
+    await copyFile(SPEECH_PATH, join(dir, 'data', 'speech.wav'));
+    await mkdir(join(dir, 'bad'));
+    await writeFile(join(dir, 'bad', 'notes.wav'), 'these are notes, not audio');
+    await mkdir(join(dir, 'short'));
+    await writeFile(join(dir, 'short', 'click.wav'), encodeWav(new Float32Array(500).fill(0.1), 16_000, 'pcm16'));
+    const g = new OnnxGraphBuilder('renamed');
+    g.addInput('audio', 'float32', ['batch', 'time']);
+    g.addNode('ReduceMean', ['audio'], ['score'], { axes: [1], keepdims: 0 });
+    g.addOutput('score', 'float32', ['batch']);
+    await writeFile(join(dir, 'renamed.onnx'), g.toModelBytes());
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  const badInputs: Array<[string, (d: string) => string[], (d: string) => string]> = [
+    ['a missing data directory', (d) => ['--data', `dir:${join(d, 'nope')}`], (d) => `${join(d, 'nope')}: --data: file not found`],
+    ['a .wav that is not a WAV', (d) => ['--data', join(d, 'bad')], (d) => join(d, 'bad', 'notes.wav')],
+    ['a WAV too short to score', (d) => ['--data', join(d, 'short')], (d) => `${join(d, 'short', 'click.wav')}: too short to evaluate: 500 samples`],
+    ['a missing UTMOS model', (d) => ['--data', join(d, 'data'), '--utmos', join(d, 'none.onnx')], (d) => `${join(d, 'none.onnx')}: UTMOS model: file not found`],
+    ['a UTMOS model with the wrong names', (d) => ['--data', join(d, 'data'), '--utmos', join(d, 'renamed.onnx')], (d) => `${join(d, 'renamed.onnx')}: not a UTMOS model`],
+    ['a missing DNSMOS model', (d) => ['--data', join(d, 'data'), '--dnsmos', join(d, 'none.onnx')], (d) => `${join(d, 'none.onnx')}: DNSMOS model: file not found`],
+    ['a model, which this build cannot load', (d) => ['--data', join(d, 'data'), '--model', 'default'], () => '--model default: this build cannot load codec models yet'],
+    ['an unknown baseline', (d) => ['--data', join(d, 'data'), '--baselines', 'mp3'], () => "--baselines: unknown baseline 'mp3'"],
+  ];
+  for (const [what, args, message] of badInputs) {
+    it(`answers ${what} with one line, exit 2, and writes no report`, async () => {
+      const out = join(dir, `out-${what.replace(/\W+/g, '-')}`);
+      const result = await run(['eval', ...args(dir), '--out', out, '--baselines', args(dir).includes('--baselines') ? 'mp3' : 'opus-6k', '--no-progress']);
+      expect(result.code, result.stderr).to.equal(2);
+      expect(result.stderr.trimEnd().split('\n'), result.stderr).to.have.length(1);
+      expect(result.stderr).to.include(message(dir));
+      const report = await readFile(join(out, 'report.json')).catch(() => null);
+      expect(report).to.equal(null);
+    });
+  }
+
+  it('writes a baselines-only report that says so and shows no UTMOS number', async function () {
+    if (!codecToolsAvailable()) this.skip();
+    const out = join(dir, 'out');
+    const result = await run(['eval', '--data', `dir:${join(dir, 'data')}`, '--out', out, '--baselines', 'opus-6k', '--no-progress']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.equal(`evaluated 1 systems on 1 utterances: ${join(out, 'report.md')}\n`);
+    const markdown = await readFile(join(out, 'report.md'), 'utf8');
+    expect(markdown).to.include('No --model was given and there is no default model yet');
+    expect(markdown).to.include('UTMOS was not computed').and.not.include('UTMOS ↑');
+    const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as EvalReport;
+    expect(json.systems.map((s) => [s.system, s.utmos])).to.deep.equal([['opus-6k', null]]);
+    expect(json.systems[0].stoi).to.be.within(0.5, 1);
+  });
+});
