@@ -2,27 +2,27 @@
  * 2-D convolution built on the engine's conv1d, for the discriminators.
  *
  * tfjs's wasm backend has no conv2d filter gradient, but conv1d has every
- * gradient on every rung (and runs on onnxruntime on the fast one). So one
- * spatial axis is folded into the batch. Activations are [B, H, C, W]:
+ * gradient on every rung (and runs on onnxruntime on the fast one). Layout and
+ * weights are PyTorch's Conv2d: x [B, C, H, W], w [Cout, Cin, kH, kW].
  *
- *   - W is the axis conv1d runs along (stride, dilation and padding as conv1d);
- *   - H is gathered: the kH taps of each output row (rows h·sH + i·dH − pH)
- *     are sliced out and concatenated on the channel axis ("im2col" over H
- *     only, [B, H_out, kH·C, W]), and the rows folded into the batch, so one
- *     conv1d with kH·C input channels computes the whole 2-D convolution as a
- *     single GEMM-shaped op. With kH = 1 (HiFi-GAN's period discriminator) the
- *     gather is skipped.
+ *   1. The kH taps along H are gathered onto the channel axis ("im2col" over H
+ *      only): tap i of output row h is input row h·sH + i·dH − pH, so the
+ *      taps are kH row-slices, concatenated into [B, kH·C, H_out, W].
+ *   2. The rows are laid end to end along W, each with its own zero padding and
+ *      rounded up to a multiple of the W stride: [B, kH·C, H_out·W_row]. One
+ *      conv1d with kH·C input channels over that long sequence computes every
+ *      row at once; the few outputs that straddle two rows are cut off.
  *
- * Which axis is which is a choice of cost: the gather copies kH/sH times the
- * input, and tfjs's wasm Slice is a JS loop over contiguous runs (over elements
- * at rank 5), so H should be the axis with the short kernel and unit stride
- * and slices should be long runs. The MS-STFT discriminator therefore puts time
- * on H (kernel 3, dilated) and frequency on W (kernel 9, stride 2): a 3× copy.
- * The period discriminator puts the period phase on H (kernel 1) and time on W.
- *
- * Weights are [Cout, Cin, kH, kW]: for the MS-STFT discriminator that is
- * EnCodec's Conv2d layout after its 'b c w t -> b c t w' rearrange (time, then
- * frequency); a HiFi-GAN period conv's (k × 1) kernel is [Cout, Cin, 1, k] here.
+ * Why this shape: onnxruntime's Conv (and its gradients) are efficient on a
+ * small batch of long sequences and poor on many short ones. Folding H into
+ * the batch instead ([B·H, C, W]) ran the MS-STFT discriminator's 8-channel
+ * layers at < 1 GFLOP/s here (thousands of 33-sample sequences). The gather
+ * copies kH/sH times the input, so H should be the axis with the short kernel
+ * and unit stride: time in the MS-STFT discriminator (kernel 3, dilated; W is
+ * frequency with kernel 9 and stride 2), the period phase in the period
+ * discriminator (kernel 1, no gather; W is time). Slices are along H of a
+ * [B·C, H, W] view, so each copies whole runs of rows (tfjs's wasm Slice is a
+ * JS loop over contiguous runs, and over single elements at rank 5).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -52,8 +52,8 @@ export function conv2dOutputSize(input: number, kernel: number, stride: number, 
 }
 
 /**
- * x [B, H, Cin, W], w [Cout, Cin, kH, kW] → [B, H_out, Cout, W_out].
- * Differentiable in x, w and the bias on every backend.
+ * x [B, Cin, H, W], w [Cout, Cin, kH, kW] → [B, Cout, H_out, W_out], as PyTorch's
+ * Conv2d. Differentiable in x, w and the bias on every backend.
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: Conv2dOptions = {}): tf.Tensor4D {
   const stride = options.stride ?? [1, 1];
@@ -62,7 +62,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: Conv2dOptions = 
   positiveIntegers('conv2d', 'stride', stride, 1);
   positiveIntegers('conv2d', 'dilation', dilation, 1);
   positiveIntegers('conv2d', 'padding', padding, 0);
-  const [batch, rows, inChannels, width] = x.shape;
+  const [batch, inChannels, rows, width] = x.shape;
   const [outChannels, weightInChannels, kh, kw] = w.shape;
   if (weightInChannels !== inChannels) {
     throw new Error(`conv2d: input has ${inChannels} channels, the weight expects ${weightInChannels}`);
@@ -71,39 +71,49 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: Conv2dOptions = 
   const [dilationH, dilationW] = dilation;
   const [padH, padW] = padding;
   const rowsOut = conv2dOutputSize(rows, kh, strideH, dilationH, padH);
-  if (rowsOut < 1) throw new Error(`conv2d: ${rows} rows are too few for kernel ${kh} (dilation ${dilationH}, padding ${padH})`);
+  const widthOut = conv2dOutputSize(width, kw, strideW, dilationW, padW);
+  if (rowsOut < 1 || widthOut < 1) {
+    throw new Error(`conv2d: input ${rows} × ${width} is too small for kernel ${kh} × ${kw} (dilation [${dilation}], padding [${padding}])`);
+  }
 
-  let columns: tf.Tensor; // [B, H_out, kH·Cin, W]
+  // 1. Gather the H taps onto channels: [B, kH·Cin, H_out, W], channel i·Cin + c.
+  let columns: tf.Tensor;
   if (kh === 1 && strideH === 1 && padH === 0) {
     columns = x;
   } else {
-    // Pad H (zeros) to a multiple of the stride and view it as [B, H/s, s·C·W]: tap i
-    // (rows h·s + i·d, with i·d = q·s + r) is then one rank-3 slice, rows q… of phase r,
-    // whose inner runs are whole C·W planes. Slice and concat have gradients everywhere.
-    const plane = inChannels * width;
+    // Pad H to a multiple of the stride and view it as [B·C, H/s, s·W]: tap i (rows
+    // h·s + i·d, with i·d = q·s + r) is then rows q… of phase r, one rank-3 slice.
     const needed = (rowsOut - 1) * strideH + dilationH * (kh - 1) + 1;
     const paddedRows = Math.ceil(Math.max(needed, rows + 2 * padH) / strideH) * strideH;
-    const padded = tf.pad(x, [[0, 0], [padH, paddedRows - rows - padH], [0, 0], [0, 0]]);
-    const phases = padded.reshape([batch, paddedRows / strideH, strideH * plane]);
+    const padded = tf.pad(x, [[0, 0], [0, 0], [padH, paddedRows - rows - padH], [0, 0]]);
+    const phases = padded.reshape([batch * inChannels, paddedRows / strideH, strideH * width]);
     const taps: tf.Tensor[] = [];
     for (let i = 0; i < kh; i++) {
       const offset = i * dilationH;
       const q = Math.floor(offset / strideH);
       const r = offset % strideH;
-      taps.push(phases.slice([0, q, r * plane], [batch, rowsOut, plane]).reshape([batch, rowsOut, inChannels, width]));
+      taps.push(phases.slice([0, q, r * width], [batch * inChannels, rowsOut, width]).reshape([batch, inChannels, rowsOut, width]));
     }
-    columns = taps.length === 1 ? taps[0]! : tf.concat(taps, 2);
+    columns = taps.length === 1 ? taps[0]! : tf.concat(taps, 1);
   }
-  // Weight [Cout, Cin, kH, kW] → [Cout, kH·Cin, kW], channel index i·Cin + c as the taps above.
+
+  // 2. Rows end to end, each padded by padW and rounded up to a multiple of the W stride,
+  // so every row's first output is a conv output and no kept output reads two rows.
+  const rowLength = Math.ceil((width + 2 * padW) / strideW) * strideW;
+  const laid = tf.pad(columns, [[0, 0], [0, 0], [0, 0], [padW, rowLength - width - padW]]).reshape([batch, kh * inChannels, rowsOut * rowLength]) as tf.Tensor3D;
+  const span = dilationW * (kw - 1) + 1;
+  // Weight [Cout, Cin, kH, kW] → [Cout, kH·Cin, kW], matching the channel order above.
   const weight1d = (kh === 1 ? w.reshape([outChannels, inChannels, kw]) : w.transpose([0, 2, 1, 3]).reshape([outChannels, kh * inChannels, kw])) as tf.Tensor3D;
-  const folded = columns.reshape([batch * rowsOut, kh * inChannels, width]) as tf.Tensor3D;
-  const y = conv1d(folded, weight1d, {
+  const y = conv1d(laid, weight1d, {
     stride: strideW,
     dilation: dilationW,
-    padding: [padW, padW],
+    // Right padding so the last row also yields rowLength / stride outputs.
+    padding: [0, Math.max(0, span - strideW)],
     ...(options.bias === undefined ? {} : { bias: options.bias }),
   });
-  return y.reshape([batch, rowsOut, outChannels, y.shape[2]]);
+  const perRow = rowLength / strideW;
+  const grid = y.reshape([batch, outChannels, rowsOut, perRow]) as tf.Tensor4D;
+  return perRow === widthOut ? grid : grid.slice([0, 0, 0, 0], [batch, outChannels, rowsOut, widthOut]);
 }
 
 export interface Conv2dLayerOptions {
@@ -120,7 +130,7 @@ export interface Conv2dLayerOptions {
   weightNorm?: boolean;
 }
 
-/** A weight-normed 2-D convolution over [B, H, C, W] activations (see conv2d). */
+/** A weight-normed 2-D convolution over [B, C, H, W] activations (see conv2d). */
 export class Conv2dLayer {
   readonly inChannels: number;
   readonly outChannels: number;

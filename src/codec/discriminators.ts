@@ -5,10 +5,11 @@
  * feature-matching losses in adversarial.ts).
  *
  * All 2-D convolutions run through conv2d.ts (conv1d with one spatial axis
- * folded into the batch), so they train on every backend. Hidden activations,
- * and the features returned, are [B, H, C, W] as conv2d takes them: the period
- * discriminator's [B, period, C, T/period], the STFT discriminator's
- * [B, frames, C, bins].
+ * laid out as one long sequence), so they train on every backend. Hidden
+ * activations, and the features returned, are [B, C, H, W] as conv2d takes
+ * them: the period discriminator's [B, C, period, T/period] (HiFi-GAN's
+ * [B, C, T/p, p] transposed, so that time is conv1d's axis), the STFT
+ * discriminator's [B, C, frames, bins] (EnCodec's layout).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -19,7 +20,7 @@ import { stftComplex } from './spectral.js';
 export interface DiscriminatorOutput {
   /** One per sub-discriminator, [B, n] (every score of an item on one row). */
   logits: tf.Tensor2D[];
-  /** Per sub-discriminator, every hidden layer's activation [B, H, C, W]. */
+  /** Per sub-discriminator, every hidden layer's activation [B, C, H, W]. */
   features: tf.Tensor4D[][];
 }
 
@@ -137,14 +138,14 @@ export class MultiPeriodDiscriminator implements Discriminator {
     const logits: tf.Tensor2D[] = [];
     const features: tf.Tensor4D[][] = [];
     this.periods.forEach((period, p) => {
-      // HiFi-GAN: reflect-pad to a multiple of the period, view as [T/p, p]. Here the
-      // period phase is conv2d's gathered axis H with a kernel of 1, so each (k × 1)
-      // conv is a plain conv1d over [B·p, C, T/p].
+      // HiFi-GAN: reflect-pad to a multiple of the period, view as [T/p, p]. Here as
+      // [p, T/p]: the period phase is conv2d's H with a kernel of 1 (no gather) and
+      // time is W, so each HiFi-GAN (k × 1) conv is a (1 × k) conv along time.
       const padding = (period - (length % period)) % period;
       if (padding >= length) throw new Error(`MultiPeriodDiscriminator: ${length} samples are too few for period ${period}`);
       const padded = padding === 0 ? audio : tf.mirrorPad(audio, [[0, 0], [0, 0], [0, padding]], 'reflect');
       const rows = (length + padding) / period;
-      let h = padded.reshape([batch, 1, rows, period]).transpose([0, 3, 1, 2]) as tf.Tensor4D;
+      let h = padded.reshape([batch, 1, rows, period]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
       const maps: tf.Tensor4D[] = [];
       for (const conv of this.convs[p]!) {
         h = tf.leakyRelu(conv.apply(h), this.negativeSlope);
@@ -277,7 +278,7 @@ export class MultiScaleStftDiscriminator implements Discriminator {
     this.nFfts.forEach((nFft, s) => {
       if (length < nFft) throw new Error(`MultiScaleStftDiscriminator: ${length} samples are shorter than nFfts[${s}] = ${nFft}`);
       // EnCodec: center=False, complex STFT with (real, imaginary) as 2 channels, time
-      // on H and frequency on W ([B, frames, 2, bins]) so conv2d's gather is over the
+      // on H and frequency on W ([B, 2, frames, bins]), so conv2d's gather is over the
       // short dilated time kernel and conv1d takes the (9, stride 2) frequency kernel.
       let h = stftComplex(audio, {
         nFft,
@@ -285,7 +286,7 @@ export class MultiScaleStftDiscriminator implements Discriminator {
         winLength: this.winLengths[s]!,
         center: false,
         normalized: this.normalized,
-      }).transpose([0, 3, 2, 1]) as tf.Tensor4D;
+      }).transpose([0, 2, 3, 1]) as tf.Tensor4D;
       const maps: tf.Tensor4D[] = [];
       for (const conv of this.convs[s]!) {
         h = tf.leakyRelu(conv.apply(h), this.negativeSlope);

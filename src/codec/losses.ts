@@ -9,10 +9,10 @@
  *   (24 kHz): (nFft, hop, window) = (1024, 120, 600), (2048, 240, 1200),
  *   (512, 50, 240).
  * - Multi-scale mel loss (DAC, Kumar et al. arXiv 2306.06546; descript-audio-codec
- *   conf/base.yml MelSpectrogramLoss: windows 32…2048, hop window/4, 5…320 mels,
- *   L1 between log mels clamped at 1e-5; EnCodec's msspec loss is the same idea
- *   over windows 2^6…2^11). Here averaged (not summed) over scales, so its weight
- *   reads like a single-scale mel loss's (SimVQ/Vocos weight it 45).
+ *   conf/base.yml MelSpectrogramLoss: windows 32…2048 at 44.1 kHz, hop window/4,
+ *   5…320 mels, L1 between log mels clamped at 1e-5; EnCodec's msspec loss is the
+ *   same idea over windows 2^6…2^11). Here averaged (not summed) over scales, so
+ *   its weight reads like a single-scale mel loss's (SimVQ/Vocos weight it 45).
  * - Waveform L1 (EnCodec's l1 term; audiocraft weights it 0.1).
  *
  * ReconstructionLoss returns each term (for logging) and the weighted total; a
@@ -56,9 +56,20 @@ export interface MelScaleSetting {
   nMels: number;
 }
 
-/** DAC's seven mel scales: window 2^5…2^11, hop window/4, 5·2^i mels. */
-export function defaultMelScales(): MelScaleSetting[] {
-  return [32, 64, 128, 256, 512, 1024, 2048].map((winLength, i) => ({ winLength, hopLength: winLength / 4, nMels: 5 * 2 ** i }));
+/**
+ * DAC's mel scales (windows 2^5…2^11 at 44.1 kHz, hop window/4, 5·2^i mels) up
+ * to the power-of-two window nearest DAC's longest in time (2048 samples =
+ * 46 ms): at 16 and 24 kHz that is 1024, six scales, which also halves the
+ * cost (the scales' convolutions cost ∝ window length).
+ */
+export function defaultMelScales(sampleRate: number): MelScaleSetting[] {
+  if (!(Number.isFinite(sampleRate) && sampleRate > 0)) throw new Error(`mel loss: sampleRate must be a positive number, got ${sampleRate}`);
+  const longest = 2 ** Math.max(5, Math.round(Math.log2((2048 / 44100) * sampleRate)));
+  const scales: MelScaleSetting[] = [];
+  for (let i = 0, winLength = 32; winLength <= longest; i++, winLength *= 2) {
+    scales.push({ winLength, hopLength: winLength / 4, nMels: 5 * 2 ** i });
+  }
+  return scales;
 }
 
 export interface LossWeights {
@@ -82,7 +93,7 @@ export interface ReconstructionLossConfig {
   sampleRate: number;
   /** Default: defaultStftResolutions(sampleRate). */
   stftResolutions?: readonly StftResolution[];
-  /** Default: defaultMelScales(). */
+  /** Default: defaultMelScales(sampleRate). */
   melScales?: readonly MelScaleSetting[];
   /** Mel energies are clamped to at least this before the log. Default 1e-5 (DAC, EnCodec). */
   melLogFloor?: number;
@@ -197,7 +208,7 @@ export class ReconstructionLoss {
     }
     this.sampleRate = config.sampleRate;
     this.stftResolutions = config.stftResolutions ?? defaultStftResolutions(config.sampleRate);
-    this.melScales = config.melScales ?? defaultMelScales();
+    this.melScales = config.melScales ?? defaultMelScales(config.sampleRate);
     this.melLogFloor = config.melLogFloor ?? 1e-5;
     if (!(this.melLogFloor > 0)) throw new Error(`ReconstructionLoss: melLogFloor must be > 0, got ${this.melLogFloor}`);
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...config.weights };

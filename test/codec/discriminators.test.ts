@@ -37,7 +37,7 @@ interface Conv2dCase {
   padding: [number, number];
 }
 
-/** A plain-loop 2-D convolution: x [B, H, C, W], w [Co, Ci, kH, kW], y [B, Ho, Co, Wo]. */
+/** A plain-loop 2-D convolution: x [B, C, H, W], w [Co, Ci, kH, kW], y [B, Co, Ho, Wo]. */
 function loopConv2d(c: Conv2dCase, x: Float32Array, w: Float32Array): { y: Float64Array; ho: number; wo: number } {
   const ho = conv2dOutputSize(c.rows, c.kh, c.stride[0], c.dilation[0], c.padding[0]);
   const wo = conv2dOutputSize(c.width, c.kw, c.stride[1], c.dilation[1], c.padding[1]);
@@ -60,8 +60,8 @@ function forEachTap(c: Conv2dCase, ho: number, wo: number, visit: (yi: number, x
                 const hi = h * c.stride[0] + i * c.dilation[0] - c.padding[0];
                 const vi = v * c.stride[1] + j * c.dilation[1] - c.padding[1];
                 if (hi < 0 || hi >= c.rows || vi < 0 || vi >= c.width) continue;
-                const yi = ((b * ho + h) * c.outChannels + o) * wo + v;
-                const xi = ((b * c.rows + hi) * c.inChannels + ci) * c.width + vi;
+                const yi = ((b * c.outChannels + o) * ho + h) * wo + v;
+                const xi = ((b * c.inChannels + ci) * c.rows + hi) * c.width + vi;
                 const wi = ((o * c.inChannels + ci) * c.kh + i) * c.kw + j;
                 visit(yi, xi, wi);
               }
@@ -100,8 +100,10 @@ describe('codec discriminators', function () {
     { batch: 2, rows: 11, inChannels: 3, width: 13, outChannels: 4, kh: 3, kw: 9, stride: [1, 2], dilation: [2, 1], padding: [2, 4] },
     // HiFi-GAN's period layer: period phase on H (kernel 1), time on W (kernel 5, stride 3).
     { batch: 2, rows: 3, inChannels: 2, width: 20, outChannels: 3, kh: 1, kw: 5, stride: [1, 3], dilation: [1, 1], padding: [0, 2] },
-    // Odd corners: a strided, dilated, padded gather on H.
-    { batch: 1, rows: 12, inChannels: 2, width: 7, outChannels: 2, kh: 3, kw: 2, stride: [3, 2], dilation: [2, 1], padding: [1, 0] },
+    // Odd corners: a strided, dilated, padded gather on H; dilation on W.
+    { batch: 1, rows: 12, inChannels: 2, width: 9, outChannels: 2, kh: 3, kw: 2, stride: [3, 2], dilation: [2, 2], padding: [1, 1] },
+    // A W kernel shorter than its stride (rows must still line up).
+    { batch: 2, rows: 4, inChannels: 1, width: 9, outChannels: 2, kh: 2, kw: 1, stride: [1, 3], dilation: [1, 1], padding: [0, 0] },
   ];
 
   for (const c of cases) {
@@ -109,11 +111,11 @@ describe('codec discriminators', function () {
       const rand = mulberry32(c.kh * 100 + c.kw);
       const xValues = randomArray(rand, c.batch * c.rows * c.inChannels * c.width);
       const wValues = randomArray(rand, c.outChannels * c.inChannels * c.kh * c.kw);
-      const x = tf.tensor4d(xValues, [c.batch, c.rows, c.inChannels, c.width]);
+      const x = tf.tensor4d(xValues, [c.batch, c.inChannels, c.rows, c.width]);
       const w = tf.tensor4d(wValues, [c.outChannels, c.inChannels, c.kh, c.kw]);
       const reference = loopConv2d(c, xValues, wValues);
       const y = conv2d(x, w, { stride: c.stride, dilation: c.dilation, padding: c.padding });
-      expect(y.shape).to.deep.equal([c.batch, reference.ho, c.outChannels, reference.wo]);
+      expect(y.shape).to.deep.equal([c.batch, c.outChannels, reference.ho, reference.wo]);
       expect(maxAbsDifference(y.dataSync(), reference.y)).to.be.below(1e-4);
 
       // Gradients of Σ y·r: dx[xi] = Σ r[yi]·w[wi], dw[wi] = Σ r[yi]·x[xi] over the same taps.
@@ -144,15 +146,15 @@ describe('codec discriminators', function () {
     // Period 3: 4000 → 4002 samples (reflect pad) → 1334 rows, then /3 four times (HiFi-GAN's padding 2).
     let rows = 1334;
     for (let i = 0; i < 4; i++) rows = Math.floor((rows + 4 - 5) / 3) + 1;
-    expect(periodOut.features[1]![4]!.shape).to.deep.equal([2, 3, SMALL_MPD_CHANNELS[4], rows]);
+    expect(periodOut.features[1]![4]!.shape).to.deep.equal([2, SMALL_MPD_CHANNELS[4], 3, rows]);
     expect(periodOut.logits[1]!.shape).to.deep.equal([2, 3 * rows]);
 
     const stftOut = msstftd.forward(audio);
     expect(stftOut.logits).to.have.length(5);
     expect(stftOut.features.every((f) => f.length === 5)).to.equal(true);
     // nFft 1024, hop 256, no centring: 1 + (4000 − 1024) / 256 = 12 frames, 513 bins → 257 → 129 → 65.
-    expect(stftOut.features[1]![0]!.shape).to.deep.equal([2, 12, SMALL_MSSTFTD_FILTERS, 513]);
-    expect(stftOut.features[1]![3]!.shape).to.deep.equal([2, 12, SMALL_MSSTFTD_FILTERS, 65]);
+    expect(stftOut.features[1]![0]!.shape).to.deep.equal([2, SMALL_MSSTFTD_FILTERS, 12, 513]);
+    expect(stftOut.features[1]![3]!.shape).to.deep.equal([2, SMALL_MSSTFTD_FILTERS, 12, 65]);
     expect(stftOut.logits[1]!.shape).to.deep.equal([2, 12 * 65]);
     mpd.dispose();
     msstftd.dispose();

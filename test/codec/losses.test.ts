@@ -162,9 +162,11 @@ describe('codec losses', function () {
       { nFft: 2048, hopLength: 160, winLength: 800 },
       { nFft: 512, hopLength: 33, winLength: 160 },
     ]);
-    expect(defaultMelScales().map((s) => [s.winLength, s.hopLength, s.nMels])).to.deep.equal([
-      [32, 8, 5], [64, 16, 10], [128, 32, 20], [256, 64, 40], [512, 128, 80], [1024, 256, 160], [2048, 512, 320],
-    ]);
+    const scales = (rate: number) => defaultMelScales(rate).map((s) => [s.winLength, s.hopLength, s.nMels]);
+    const dac = [[32, 8, 5], [64, 16, 10], [128, 32, 20], [256, 64, 40], [512, 128, 80], [1024, 256, 160], [2048, 512, 320]];
+    expect(scales(44100)).to.deep.equal(dac);
+    expect(scales(16000)).to.deep.equal(dac.slice(0, 6));
+    expect(scales(24000)).to.deep.equal(dac.slice(0, 6));
   });
 
   it('refuses bad configuration and mismatched inputs with one line naming the field', () => {
