@@ -25,7 +25,7 @@ import {
   type Discriminator,
 } from '../src/codec/discriminators.js';
 import { ReconstructionLoss } from '../src/codec/losses.js';
-import { initEngine, type BackendName } from '../src/engine/index.js';
+import { conv1d, initEngine, type BackendName } from '../src/engine/index.js';
 
 interface Options {
   rung: BackendName;
@@ -110,6 +110,15 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(28)} ${seconds.toFixed(3)} s/step  ${(seconds / audioSeconds).toFixed(4)} s per audio-s${parameters === undefined ? '' : `  (${parameters} params)`}`);
   };
   console.log(`rung ${options.rung}, batch ${options.batch} × ${options.seconds} s at ${SAMPLE_RATE} Hz, median of ${options.repeats}`);
+  // How fast this machine is right now (it is shared): the engine bench's reference conv,
+  // kernel 3, 64 → 64 channels, 8 × 8000 samples, forward (README: ~59-73 GFLOP/s when quiet).
+  const calibration = tf.tidy(() => {
+    const x = tf.randomNormal([8, 64, 8000]) as tf.Tensor3D;
+    const w = tf.randomNormal([64, 64, 3]) as tf.Tensor3D;
+    const seconds = timeIt(() => tf.tidy(() => void conv1d(x, w, { padding: 'same' }).dataSync()), Math.max(5, options.repeats));
+    return (2 * 8 * 64 * 64 * 3 * 8000) / seconds / 1e9;
+  });
+  console.log(`calibration: conv1d forward ${calibration.toFixed(1)} GFLOP/s`);
 
   const want = (name: string) => options.only === null || options.only.some((o) => name.startsWith(o));
   if (want('losses')) {
@@ -160,7 +169,7 @@ async function main(): Promise<void> {
     record(`${name} both`, disc + gen);
     d.dispose();
   }
-  console.log(JSON.stringify({ rung: options.rung, batch: options.batch, seconds: options.seconds, repeats: options.repeats, results }));
+  console.log(JSON.stringify({ rung: options.rung, calibrationGflops: calibration, batch: options.batch, seconds: options.seconds, repeats: options.repeats, results }));
 }
 
 main().catch((error: unknown) => {

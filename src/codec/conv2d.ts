@@ -54,8 +54,60 @@ export function conv2dOutputSize(input: number, kernel: number, stride: number, 
 /**
  * x [B, Cin, H, W], w [Cout, Cin, kH, kW] → [B, Cout, H_out, W_out], as PyTorch's
  * Conv2d. Differentiable in x, w and the bias on every backend.
+ *
+ * Recomputed in the backward pass: tfjs keeps every intermediate of a gradient
+ * scope until the scope ends, and the gather and row padding here are ~10×
+ * the output of a narrow layer, so a 5-scale MS-STFT discriminator step on
+ * 8 × 1 s held > 4 GB (past the wasm heap). As one custom-gradient op only x, w
+ * and the bias are kept; the backward pass redoes the gather (one extra
+ * forward of this layer) and differentiates it.
  */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: Conv2dOptions = {}): tf.Tensor4D {
+  checkConv2d(x, w, options);
+  const inputs: tf.Tensor[] = options.bias === undefined ? [x, w] : [x, w, options.bias];
+  // inputs: x, w[, bias] → conv2d without the recomputation.
+  const plain = (...t: tf.Tensor[]) => conv2dUncheckpointed(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, { ...options, bias: t[2] as tf.Tensor1D | undefined });
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const tensors = args as tf.Tensor[];
+    save(tensors);
+    return {
+      value: tf.tidy(() => plain(...tensors)) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => gradientsInBackward(plain, saved, dy),
+    };
+  });
+  return op(...inputs);
+}
+
+/**
+ * tf.grads called from inside another gradient's backward pass. tfjs 4.22 clears
+ * the engine's active tape when a gradient computation at depth 0 ends, and the
+ * outer computation then fails reading it (a TypeError on null); restoring the
+ * outer tape afterwards is all it needs. Guarded by the conv2d gradient tests.
+ */
+function gradientsInBackward(f: (...t: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+  const outerTape = state.activeTape;
+  try {
+    return tf.grads(f)(xs, dy);
+  } finally {
+    state.activeTape = outerTape;
+  }
+}
+
+function checkConv2d(x: tf.Tensor4D, w: tf.Tensor4D, options: Conv2dOptions): void {
+  positiveIntegers('conv2d', 'stride', options.stride ?? [1, 1], 1);
+  positiveIntegers('conv2d', 'dilation', options.dilation ?? [1, 1], 1);
+  positiveIntegers('conv2d', 'padding', options.padding ?? [0, 0], 0);
+  if (x.rank !== 4 || w.rank !== 4) throw new Error(`conv2d: x and w must be rank 4, got [${x.shape}] and [${w.shape}]`);
+  if (w.shape[1] !== x.shape[1]) throw new Error(`conv2d: input has ${x.shape[1]} channels, the weight expects ${w.shape[1]}`);
+  if (options.bias !== undefined && (options.bias.rank !== 1 || options.bias.shape[0] !== w.shape[0])) {
+    throw new Error(`conv2d: bias must be [${w.shape[0]}], got [${options.bias.shape}]`);
+  }
+}
+
+/** conv2d with every intermediate on the tape (what conv2d recomputes). */
+export function conv2dUncheckpointed(x: tf.Tensor4D, w: tf.Tensor4D, options: Conv2dOptions = {}): tf.Tensor4D {
   const stride = options.stride ?? [1, 1];
   const dilation = options.dilation ?? [1, 1];
   const padding = options.padding ?? [0, 0];

@@ -132,7 +132,16 @@ describe('codec discriminators', function () {
       });
       expect(maxAbsDifference(grads[0]!.dataSync(), dx)).to.be.below(1e-4);
       expect(maxAbsDifference(grads[1]!.dataSync(), dw)).to.be.below(1e-4);
-      tf.dispose([x, w, y, r, ...grads]);
+
+      // With a bias: added per output channel, its gradient the sum of r over everything else.
+      const biasValues = randomArray(rand, c.outChannels);
+      const bias = tf.tensor1d(biasValues);
+      const withBias = conv2d(x, w, { stride: c.stride, dilation: c.dilation, padding: c.padding, bias }).sub(y);
+      const perChannel = tf.sum(r, [0, 2, 3]).dataSync();
+      const biasGrad = tf.grads((b: tf.Tensor) => tf.sum(conv2d(x, w, { stride: c.stride, dilation: c.dilation, padding: c.padding, bias: b as tf.Tensor1D }).mul(r)))([bias])[0]!;
+      expect(maxAbsDifference(tf.mean(withBias, [0, 2, 3]).dataSync(), biasValues)).to.be.below(1e-4);
+      expect(maxAbsDifference(biasGrad.dataSync(), perChannel)).to.be.below(1e-3);
+      tf.dispose([x, w, y, r, bias, withBias, biasGrad, ...grads]);
     });
   }
 
