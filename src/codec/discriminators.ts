@@ -80,9 +80,10 @@ export interface MultiPeriodDiscriminatorConfig {
 
 /**
  * Default hidden widths: HiFi-GAN's shape (4 strided layers, then one at the
- * same width) at 1/16 of its 32-128-512-1024-1024, which costs ~1/100 of its
- * compute; HiFi-GAN's full widths alone would take several seconds per
- * 8 × 1 s batch on our 2-core CPU, past the codec's whole 4 s step budget.
+ * same width) at 1/8…1/2 of its 32-128-512-1024-1024 widths, ~1/50 of its
+ * compute. Measured (bench/discriminators.ts, 16 kHz, 8 × 1 s, shared 2-core
+ * machine running ~1/4 of its quiet conv speed): D step + G-side pass 4.7 s;
+ * SMALL_MPD_CHANNELS 0.85 s. Scale by the bench's calibration line.
  */
 export const DEFAULT_MPD_CHANNELS: readonly number[] = [16, 32, 64, 128, 128];
 /** A tiny setting for tests and quick experiments. */
@@ -192,9 +193,13 @@ export interface MultiScaleStftDiscriminatorConfig {
 }
 
 /**
- * Default width: 8 filters instead of EnCodec's 32. The constant-width
- * dilated (3 × 9) convs cost ∝ filters², so 32 → 8 is 1/16 of the compute;
- * at 32 the five scales alone take several seconds per 8 × 1 s batch here.
+ * Default width: 8 filters instead of EnCodec's 32 (the constant-width
+ * (3 × 9) convs cost ∝ filters²). Even so this discriminator is expensive on
+ * the CPU rungs: its 2-D convs are gathers and copies around conv1d, and the
+ * copies, not the multiply-adds, dominate. Measured (16 kHz, 8 × 1 s, same
+ * loaded machine as above): 5 scales at 8 filters 30 s per D step + G-side
+ * pass, 3 scales 12 s, 5 scales at 4 filters 10.5 s: far past a 4 s step. It
+ * needs a native 2-D convolution in the engine before it is affordable.
  */
 export const DEFAULT_MSSTFTD_FILTERS = 8;
 export const SMALL_MSSTFTD_FILTERS = 4;
