@@ -86,6 +86,8 @@ export interface TrainingConfig {
   lossWeights: LossWeights;
   /** Step at which the discriminators start (adversarial and feature-matching terms). */
   discriminatorStartStep: number;
+  /** Which discriminators train against the generator: multi-period (HiFi-GAN) and/or multi-scale STFT (EnCodec). */
+  discriminators: ('mpd' | 'msstftd')[];
 }
 
 export interface CodecConfig {
@@ -181,7 +183,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
       additionalProperties: false,
       required: [
         'batchSize', 'cropSeconds', 'learningRate', 'betas', 'weightDecay', 'warmupSteps', 'totalSteps',
-        'maxGradNorm', 'lossWeights', 'discriminatorStartStep',
+        'maxGradNorm', 'lossWeights', 'discriminatorStartStep', 'discriminators',
       ],
       properties: {
         batchSize: positiveInt,
@@ -214,6 +216,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
           },
         },
         discriminatorStartStep: { type: 'integer', minimum: 0 },
+        discriminators: { type: 'array', items: { type: 'string', enum: ['mpd', 'msstftd'] }, uniqueItems: true },
       },
     },
   },

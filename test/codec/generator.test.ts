@@ -25,7 +25,7 @@ function tinyConfig(causal: boolean): CodecConfig {
     decoder: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
       batchSize: 2, cropSeconds: 0.05, learningRate: 1e-3, betas: [0.5, 0.9], weightDecay: 0, warmupSteps: 0, totalSteps: 10,
-      maxGradNorm: 1, discriminatorStartStep: 0,
+      maxGradNorm: 1, discriminatorStartStep: 0, discriminators: ['mpd'],
       lossWeights: { mel: 1, stft: 0, waveform: 0, quantizer: 1, adversarial: 0, featureMatching: 0 },
     },
   };
