@@ -18,14 +18,15 @@ export const MAX_CODEBOOK_SIZE = 262_144;
 /** Largest code dimension we support. */
 export const MAX_CODE_DIM = 512;
 
-export interface QuantizerOutput {
+/** A plain object type (not an interface), so `tf.dispose(output)` accepts it. */
+export type QuantizerOutput = {
   /** Same shape as the input; forward value q, gradient passed straight to z. */
   quantized: tf.Tensor;
   /** int32 code ids: `[B, T]` for `[B, d, T]` input, `[N]` for `[N, d]`. */
   indices: tf.Tensor;
   /** Scalar quantizer loss (what the method trains its codebook and the encoder with). */
   loss: tf.Scalar;
-}
+};
 
 export interface ForwardOptions {
   /**

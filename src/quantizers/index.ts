@@ -4,3 +4,4 @@ export * from './search.js';
 export * from './simvq.js';
 export * from './vq.js';
 export * from './metrics.js';
+export * from './kdtree.js';

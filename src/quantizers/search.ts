@@ -20,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { InputError } from '../errors.js';
+import { KdTree, MAX_KD_TREE_DIM } from './kdtree.js';
 
 /** Default score-block size in elements (16 MiB of float32). */
 export const DEFAULT_BLOCK_ELEMENTS = 1 << 22;
@@ -85,7 +86,7 @@ export function nearestCodes(rows: tf.Tensor2D, search: SearchTable, options: Se
             const block = tf.matMul(nr === n ? augmented : tf.slice(augmented, [r0, 0], [nr, dim + 1]), chunk);
             const local = tf.argMin(block, 1);
             // The winning score of each row, read at its argmin (no second pass over the block).
-            const flatPositions = tf.add(local, tf.mul(tf.range(0, nr, 1, 'int32'), kc));
+            const flatPositions = tf.add(local, tf.mul(tf.range(0, nr, 1, 'int32'), tf.scalar(kc, 'int32')));
             return [local, tf.gather(tf.reshape(block, [-1]), flatPositions)];
           });
           const idValues = ids.dataSync() as Int32Array;
@@ -106,4 +107,42 @@ export function nearestCodes(rows: tf.Tensor2D, search: SearchTable, options: Se
     augmented.dispose();
   }
   return tf.tensor1d(bestIndex, 'int32');
+}
+
+/** How a quantizer finds nearest codes: 'matmul' (any d, default) or 'kd-tree' (d ≤ 16, exact, far faster there). */
+export type SearchMethod = 'matmul' | 'kd-tree';
+
+/** A codebook prepared for repeated nearest-code queries. */
+export interface CodeIndex {
+  nearest(rows: tf.Tensor2D): tf.Tensor1D;
+  dispose(): void;
+}
+
+/**
+ * Prepares `codebook` ([K, d]) for search. The index holds its own copy: the
+ * codebook tensor may be disposed afterwards. Tensors it makes are kept (tf.keep),
+ * so an index built inside a tidy scope survives it until `dispose()`.
+ */
+export function buildCodeIndex(codebook: tf.Tensor2D, method: SearchMethod = 'matmul', options: SearchOptions = {}): CodeIndex {
+  const [codebookSize, dim] = codebook.shape;
+  if (method === 'matmul') {
+    const search = buildSearchTable(codebook);
+    tf.keep(search.table);
+    return {
+      nearest: (rows) => nearestCodes(rows, search, options),
+      dispose: () => search.table.dispose(),
+    };
+  }
+  if (method === 'kd-tree') {
+    if (dim > MAX_KD_TREE_DIM) throw new InputError('search', `the kd-tree search is for d <= ${MAX_KD_TREE_DIM}, got d = ${dim}; use 'matmul'`);
+    const tree = new KdTree(codebook.dataSync() as Float32Array, codebookSize, dim);
+    return {
+      nearest: (rows) => {
+        if (rows.shape[1] !== dim) throw new InputError('search', `rows have d = ${rows.shape[1]}, the codebook d = ${dim}`);
+        return tf.tensor1d(tree.nearest(rows.dataSync() as Float32Array, rows.shape[0]), 'int32');
+      },
+      dispose: () => undefined,
+    };
+  }
+  throw new InputError('search', `search must be 'matmul' or 'kd-tree', got ${String(method)}`);
 }

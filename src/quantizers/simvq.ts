@@ -46,7 +46,8 @@ import {
   type Quantizer,
   type QuantizerOutput,
 } from './common.js';
-import { buildSearchTable, nearestCodes, type SearchTable } from './search.js';
+import { buildCodeIndex, type CodeIndex, type SearchMethod } from './search.js';
+import { MAX_KD_TREE_DIM } from './kdtree.js';
 
 export type BasisInit = 'gaussian' | 'uniform';
 
@@ -63,8 +64,10 @@ export interface SimVQOptions {
   bias?: boolean;
   /** Train C too (the paper's ablation). Default false. */
   trainableBasis?: boolean;
-  /** Score-block size of the search, in elements (see ./search.ts). */
+  /** Score-block size of the matmul search, in elements (see ./search.ts). */
   blockElements?: number;
+  /** Nearest-code search: 'matmul' (default) or 'kd-tree' (exact, for d <= 16). */
+  search?: SearchMethod;
 }
 
 /** Everything needed to rebuild a SimVQ, C included (from the seed); JSON-safe. */
@@ -76,6 +79,14 @@ export interface SimVQConfig {
   beta: number;
   bias: boolean;
   trainableBasis: boolean;
+}
+
+/** Checks the search option against d. */
+export function checkSearch(search: SearchMethod | undefined, dim: number, who: string): SearchMethod {
+  const method = search ?? 'matmul';
+  if (method !== 'matmul' && method !== 'kd-tree') throw new InputError(who, `search must be 'matmul' or 'kd-tree', got ${String(method)}`);
+  if (method === 'kd-tree' && dim > MAX_KD_TREE_DIM) throw new InputError(who, `the kd-tree search is for d <= ${MAX_KD_TREE_DIM}, got d = ${dim}`);
+  return method;
 }
 
 /** Seed stream for W's initial value, apart from C's. */
@@ -108,7 +119,8 @@ export class SimVQ implements Quantizer {
   readonly basis: tf.Tensor2D;
   readonly projection: tf.Variable<tf.Rank.R2>;
   readonly projectionBias: tf.Variable<tf.Rank.R1> | null;
-  private inference: { codebook: tf.Tensor2D; search: SearchTable } | null = null;
+  readonly searchMethod: SearchMethod;
+  private inference: { codebook: tf.Tensor2D; index: CodeIndex } | null = null;
 
   constructor(options: SimVQOptions) {
     const who = 'SimVQ';
@@ -123,6 +135,7 @@ export class SimVQ implements Quantizer {
     this.codebookSize = codebookSize;
     this.dim = dim;
     this.blockElements = options.blockElements;
+    this.searchMethod = checkSearch(options.search, dim, who);
     this.config = { codebookSize, dim, seed, init, beta, bias: options.bias ?? true, trainableBasis: options.trainableBasis ?? false };
     const basisValues = simvqBasis(codebookSize, dim, seed, init);
     this.basis = this.config.trainableBasis ? tf.variable(tf.tensor2d(basisValues, [codebookSize, dim]), true) : tf.tensor2d(basisValues, [codebookSize, dim]);
@@ -161,12 +174,12 @@ export class SimVQ implements Quantizer {
       const { rows, restore, indexShape } = toRows(z, this.dim, 'SimVQ');
       const flatIds = untaped(() => {
         const codebook = this.codebook(); // CW once per step
-        const search = buildSearchTable(codebook);
+        const index = buildCodeIndex(codebook, this.searchMethod, this.searchOptions());
         codebook.dispose();
         try {
-          return nearestCodes(rows, search, this.searchOptions());
+          return index.nearest(rows);
         } finally {
-          search.table.dispose();
+          index.dispose();
         }
       });
       const q = this.project(gatherRows(this.basis, flatIds));
@@ -177,11 +190,11 @@ export class SimVQ implements Quantizer {
   }
 
   encode(z: tf.Tensor): tf.Tensor {
-    const { search } = this.inferenceCodebook();
+    const { index } = this.inferenceCodebook();
     return tf.tidy(() => {
       const { rows, indexShape } = toRows(z, this.dim, 'SimVQ');
       checkFinite(rows, 'SimVQ');
-      return tf.reshape(nearestCodes(rows, search, this.searchOptions()), indexShape);
+      return tf.reshape(index.nearest(rows), indexShape);
     });
   }
 
@@ -209,7 +222,7 @@ export class SimVQ implements Quantizer {
   }
 
   /** Rebuilds a saved quantizer: C from the seed in `config`, W (and b) from `weights`. */
-  static fromWeights(config: SimVQConfig, weights: NamedWeights, options: { blockElements?: number } = {}): SimVQ {
+  static fromWeights(config: SimVQConfig, weights: NamedWeights, options: { blockElements?: number; search?: SearchMethod } = {}): SimVQ {
     const quantizer = new SimVQ({ ...config, ...options });
     try {
       quantizer.loadWeights(weights);
@@ -224,7 +237,7 @@ export class SimVQ implements Quantizer {
   dropInferenceCache(): void {
     if (this.inference) {
       this.inference.codebook.dispose();
-      this.inference.search.table.dispose();
+      this.inference.index.dispose();
       this.inference = null;
     }
   }
@@ -235,13 +248,11 @@ export class SimVQ implements Quantizer {
     if (this.projectionBias) this.projectionBias.dispose();
   }
 
-  private inferenceCodebook(): { codebook: tf.Tensor2D; search: SearchTable } {
+  private inferenceCodebook(): { codebook: tf.Tensor2D; index: CodeIndex } {
     if (!this.inference) {
       // Kept: the cache outlives any tidy scope it is first built in.
       const codebook = tf.keep(this.codebook());
-      const search = buildSearchTable(codebook);
-      tf.keep(search.table);
-      this.inference = { codebook, search };
+      this.inference = { codebook, index: buildCodeIndex(codebook, this.searchMethod, this.searchOptions()) };
     }
     return this.inference;
   }

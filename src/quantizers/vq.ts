@@ -36,7 +36,8 @@ import {
   type Quantizer,
   type QuantizerOutput,
 } from './common.js';
-import { buildSearchTable, nearestCodes, type SearchTable } from './search.js';
+import { buildCodeIndex, type CodeIndex, type SearchMethod, type SearchOptions } from './search.js';
+import { checkSearch } from './simvq.js';
 
 export type CodebookInit = 'vqgan' | 'gaussian';
 
@@ -48,6 +49,8 @@ export interface VectorQuantizerOptions {
   init?: CodebookInit;
   beta?: number;
   blockElements?: number;
+  /** Nearest-code search: 'matmul' (default) or 'kd-tree' (exact, for d <= 16). */
+  search?: SearchMethod;
 }
 
 function initialCodebook(codebookSize: number, dim: number, seed: number, init: CodebookInit, who: string): Float32Array {
@@ -67,16 +70,20 @@ function checkCommon(options: { codebookSize: number; dim: number; seed?: number
   return { seed, beta };
 }
 
-/** Search over a fixed codebook tensor, untaped; ids as int32 [N]. */
-function searchRows(rows: tf.Tensor2D, codebook: tf.Tensor2D, blockElements: number | undefined): tf.Tensor1D {
+/** Search over a codebook tensor, untaped; ids as int32 [N]. */
+function searchRows(rows: tf.Tensor2D, codebook: tf.Tensor2D, method: SearchMethod, options: SearchOptions): tf.Tensor1D {
   return untaped(() => {
-    const search = buildSearchTable(codebook);
+    const index = buildCodeIndex(codebook, method, options);
     try {
-      return nearestCodes(rows, search, blockElements === undefined ? {} : { blockElements });
+      return index.nearest(rows);
     } finally {
-      search.table.dispose();
+      index.dispose();
     }
   });
+}
+
+function searchOptionsOf(blockElements: number | undefined): SearchOptions {
+  return blockElements === undefined ? {} : { blockElements };
 }
 
 export class VectorQuantizer implements Quantizer {
@@ -86,7 +93,8 @@ export class VectorQuantizer implements Quantizer {
   readonly beta: number;
   readonly embeddings: tf.Variable<tf.Rank.R2>;
   private readonly blockElements: number | undefined;
-  private inference: SearchTable | null = null;
+  readonly searchMethod: SearchMethod;
+  private inference: CodeIndex | null = null;
 
   constructor(options: VectorQuantizerOptions) {
     const who = 'VectorQuantizer';
@@ -95,6 +103,7 @@ export class VectorQuantizer implements Quantizer {
     this.dim = options.dim;
     this.beta = beta;
     this.blockElements = options.blockElements;
+    this.searchMethod = checkSearch(options.search, options.dim, who);
     const values = initialCodebook(options.codebookSize, options.dim, seed, options.init ?? 'vqgan', who);
     this.embeddings = tf.variable(tf.tensor2d(values, [options.codebookSize, options.dim]), true);
   }
@@ -112,7 +121,7 @@ export class VectorQuantizer implements Quantizer {
     this.dropInferenceCache();
     return tf.tidy(() => {
       const { rows, restore, indexShape } = toRows(z, this.dim, 'VectorQuantizer');
-      const flatIds = searchRows(rows, this.embeddings, this.blockElements);
+      const flatIds = searchRows(rows, this.embeddings, this.searchMethod, searchOptionsOf(this.blockElements));
       const q = gatherRows(this.embeddings, flatIds);
       const loss = commitmentAndCodebookLoss(rows, q, this.beta);
       return { quantized: restore(straightThrough(rows, q)), indices: tf.reshape(flatIds, indexShape), loss };
@@ -120,12 +129,12 @@ export class VectorQuantizer implements Quantizer {
   }
 
   encode(z: tf.Tensor): tf.Tensor {
-    if (!this.inference) this.inference = buildSearchTableKept(this.embeddings);
-    const search = this.inference;
+    if (!this.inference) this.inference = buildCodeIndex(this.embeddings, this.searchMethod, searchOptionsOf(this.blockElements));
+    const index = this.inference;
     return tf.tidy(() => {
       const { rows, indexShape } = toRows(z, this.dim, 'VectorQuantizer');
       checkFinite(rows, 'VectorQuantizer');
-      return tf.reshape(nearestCodes(rows, search, this.blockElements === undefined ? {} : { blockElements: this.blockElements }), indexShape);
+      return tf.reshape(index.nearest(rows), indexShape);
     });
   }
 
@@ -146,7 +155,7 @@ export class VectorQuantizer implements Quantizer {
   }
 
   dropInferenceCache(): void {
-    if (this.inference) this.inference.table.dispose();
+    if (this.inference) this.inference.dispose();
     this.inference = null;
   }
 
@@ -156,12 +165,6 @@ export class VectorQuantizer implements Quantizer {
   }
 }
 
-/** A search table whose tensor survives the tidy scope it is built in. */
-function buildSearchTableKept(codebook: tf.Tensor2D): SearchTable {
-  const search = buildSearchTable(codebook);
-  tf.keep(search.table);
-  return search;
-}
 
 export interface EmaVectorQuantizerOptions extends VectorQuantizerOptions {
   /** EMA decay γ. Default 0.99. */
@@ -191,12 +194,13 @@ export class EmaVectorQuantizer implements Quantizer {
   private readonly kmeansIterations: number;
   private needsKmeans: boolean;
   private readonly blockElements: number | undefined;
+  readonly searchMethod: SearchMethod;
   private readonly rand: () => number;
   /** EMA of assignment counts [K] and of the sums of assigned vectors [K, d]. */
   private readonly clusterSize: Float64Array;
   private readonly embedSum: Float64Array;
   private embeddings: tf.Tensor2D;
-  private inference: SearchTable | null = null;
+  private inference: CodeIndex | null = null;
   /** Codes restarted so far (a training-log figure). */
   restarts = 0;
 
@@ -217,6 +221,7 @@ export class EmaVectorQuantizer implements Quantizer {
     this.beta = beta;
     this.decay = decay;
     this.blockElements = options.blockElements;
+    this.searchMethod = checkSearch(options.search, options.dim, who);
     this.rand = mulberry32((seed ^ 0x27d4eb2f) >>> 0);
     const values = initialCodebook(options.codebookSize, options.dim, seed, options.init ?? 'vqgan', who);
     this.clusterSize = new Float64Array(options.codebookSize).fill(1);
@@ -234,7 +239,7 @@ export class EmaVectorQuantizer implements Quantizer {
     return tf.tidy(() => {
       const { rows, restore, indexShape } = toRows(z, this.dim, 'EmaVectorQuantizer');
       if (training && this.needsKmeans) this.kmeansInit(rows);
-      const flatIds = searchRows(rows, this.embeddings, this.blockElements);
+      const flatIds = searchRows(rows, this.embeddings, this.searchMethod, searchOptionsOf(this.blockElements));
       const q = stopGradient(tf.gather(this.embeddings, flatIds));
       const loss = tf.mul(tf.mean(tf.square(tf.sub(rows, q))), this.beta) as tf.Scalar;
       const out = { quantized: restore(straightThrough(rows, q)), indices: tf.reshape(flatIds, indexShape), loss };
@@ -244,12 +249,12 @@ export class EmaVectorQuantizer implements Quantizer {
   }
 
   encode(z: tf.Tensor): tf.Tensor {
-    if (!this.inference) this.inference = buildSearchTableKept(this.embeddings);
-    const search = this.inference;
+    if (!this.inference) this.inference = buildCodeIndex(this.embeddings, this.searchMethod, searchOptionsOf(this.blockElements));
+    const index = this.inference;
     return tf.tidy(() => {
       const { rows, indexShape } = toRows(z, this.dim, 'EmaVectorQuantizer');
       checkFinite(rows, 'EmaVectorQuantizer');
-      return tf.reshape(nearestCodes(rows, search, this.blockElements === undefined ? {} : { blockElements: this.blockElements }), indexShape);
+      return tf.reshape(index.nearest(rows), indexShape);
     });
   }
 
@@ -289,7 +294,7 @@ export class EmaVectorQuantizer implements Quantizer {
   }
 
   dropInferenceCache(): void {
-    if (this.inference) this.inference.table.dispose();
+    if (this.inference) this.inference.dispose();
     this.inference = null;
   }
 
@@ -315,7 +320,7 @@ export class EmaVectorQuantizer implements Quantizer {
     }
     const counts = new Float64Array(K);
     for (let iteration = 0; iteration < this.kmeansIterations; iteration++) {
-      const ids = tf.tidy(() => searchRows(rows, tf.tensor2d(centers, [K, d]), this.blockElements));
+      const ids = tf.tidy(() => searchRows(rows, tf.tensor2d(centers, [K, d]), this.searchMethod, searchOptionsOf(this.blockElements)));
       const assignment = ids.dataSync() as Int32Array;
       ids.dispose();
       const sums = new Float64Array(K * d);
