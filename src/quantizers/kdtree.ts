@@ -20,11 +20,12 @@ export class KdTree {
   /** Code vectors, float64, row-major, in tree order; ids[i] is the code id of row i. */
   private readonly points: Float64Array;
   private readonly ids: Int32Array;
-  /** Per node: split dimension (−1 for a leaf), split value, children or leaf range. */
+  /** Per node: split dimension (−1 for a leaf), and children or leaf range. */
   private readonly splitDim: Int32Array;
-  private readonly splitValue: Float64Array;
   private readonly first: Int32Array;
   private readonly second: Int32Array;
+  /** Per node, the bounding box of its codes: [min_0..min_{d-1}, max_0..max_{d-1}]. */
+  private readonly boxes: Float64Array;
   private nodeCount = 0;
 
   constructor(codes: Float32Array | Float64Array, size: number, dim: number) {
@@ -34,9 +35,9 @@ export class KdTree {
     for (let i = 0; i < size; i++) order[i] = i;
     const maxNodes = 2 * Math.ceil(size / LEAF_SIZE) * 2 + 1;
     this.splitDim = new Int32Array(maxNodes);
-    this.splitValue = new Float64Array(maxNodes);
     this.first = new Int32Array(maxNodes);
     this.second = new Int32Array(maxNodes);
+    this.boxes = new Float64Array(maxNodes * 2 * dim);
     this.build(codes, order, 0, size);
     // Store the points in leaf order so that a leaf scan reads contiguous memory.
     this.points = new Float64Array(size * dim);
@@ -47,14 +48,8 @@ export class KdTree {
   /** Builds the subtree over order[lo, hi); returns its node index. */
   private build(codes: Float32Array | Float64Array, order: Int32Array, lo: number, hi: number): number {
     const node = this.nodeCount++;
-    if (hi - lo <= LEAF_SIZE) {
-      this.splitDim[node] = -1;
-      this.first[node] = lo;
-      this.second[node] = hi;
-      return node;
-    }
-    // Split the widest dimension at its median.
     const d = this.dim;
+    // The node's bounding box; its widest side is where an inner node splits.
     let bestDim = 0;
     let bestSpread = -1;
     for (let j = 0; j < d; j++) {
@@ -65,15 +60,22 @@ export class KdTree {
         if (v < min) min = v;
         if (v > max) max = v;
       }
+      this.boxes[node * 2 * d + j] = min;
+      this.boxes[node * 2 * d + d + j] = max;
       if (max - min > bestSpread) {
         bestSpread = max - min;
         bestDim = j;
       }
     }
+    if (hi - lo <= LEAF_SIZE) {
+      this.splitDim[node] = -1;
+      this.first[node] = lo;
+      this.second[node] = hi;
+      return node;
+    }
     const mid = (lo + hi) >> 1;
     quickSelect(codes, order, lo, hi - 1, mid, bestDim, d);
     this.splitDim[node] = bestDim;
-    this.splitValue[node] = codes[order[mid]! * d + bestDim]!;
     // Left holds order[lo, mid), right order[mid, hi): every left value ≤ split ≤ every right value.
     this.first[node] = this.build(codes, order, lo, mid);
     this.second[node] = this.build(codes, order, mid, hi);
@@ -85,10 +87,9 @@ export class KdTree {
     const out = new Int32Array(n);
     for (let q = 0; q < n; q++) {
       for (let j = 0; j < this.dim; j++) this.query[j] = queries[q * this.dim + j]!;
-      this.offsets.fill(0);
       this.best = Infinity;
       this.bestId = -1;
-      this.search(0, 0);
+      this.search(0, this.boxDistance(0));
       out[q] = this.bestId;
     }
     return out;
@@ -96,15 +97,34 @@ export class KdTree {
 
   // Per-query state of the recursive search.
   private readonly query: Float64Array = new Float64Array(MAX_KD_TREE_DIM);
-  /** Per dimension, the query's distance to the current cell along it (Arya & Mount's incremental bound). */
-  private readonly offsets: Float64Array = new Float64Array(MAX_KD_TREE_DIM);
   private best = Infinity;
   private bestId = -1;
 
-  /** Searches `node`, whose cell is at squared distance `cellDistance` from the query. */
-  private search(node: number, cellDistance: number): void {
-    const dimension = this.splitDim[node]!;
-    if (dimension < 0) {
+  /**
+   * Squared distance from the query to a node's bounding box: a lower bound for
+   * every code in it. Bounding boxes (rather than the split planes alone) keep the
+   * bound tight when the query is far from a dense clump of codes, the shape of a
+   * collapsed VQ codebook, where plane bounds prune almost nothing.
+   */
+  private boxDistance(node: number): number {
+    const d = this.dim;
+    const base = node * 2 * d;
+    let distance = 0;
+    for (let j = 0; j < d; j++) {
+      const v = this.query[j]!;
+      const below = this.boxes[base + j]! - v;
+      const above = v - this.boxes[base + d + j]!;
+      const gap = below > 0 ? below : above > 0 ? above : 0;
+      distance += gap * gap;
+    }
+    return distance;
+  }
+
+  /** Searches `node`, whose box is at squared distance `bound` from the query. */
+  private search(node: number, bound: number): void {
+    // <= keeps equal-distance codes reachable, so ties still go to the lower id.
+    if (bound > this.best) return;
+    if (this.splitDim[node]! < 0) {
       const d = this.dim;
       const query = this.query;
       for (let i = this.first[node]!; i < this.second[node]!; i++) {
@@ -122,18 +142,17 @@ export class KdTree {
       }
       return;
     }
-    const diff = this.query[dimension]! - this.splitValue[node]!;
-    const near = diff <= 0 ? this.first[node]! : this.second[node]!;
-    const far = diff <= 0 ? this.second[node]! : this.first[node]!;
-    this.search(near, cellDistance);
-    // The far cell is further along this dimension only: swap this dimension's term.
-    const previous = this.offsets[dimension]!;
-    const farDistance = cellDistance - previous * previous + diff * diff;
-    // <= keeps equal-distance codes reachable, so ties still go to the lower id.
-    if (farDistance <= this.best) {
-      this.offsets[dimension] = diff;
-      this.search(far, farDistance);
-      this.offsets[dimension] = previous;
+    const left = this.first[node]!;
+    const right = this.second[node]!;
+    const leftBound = this.boxDistance(left);
+    const rightBound = this.boxDistance(right);
+    // Nearer box first: it most likely holds the answer, which then prunes the other.
+    if (leftBound <= rightBound) {
+      this.search(left, leftBound);
+      this.search(right, rightBound);
+    } else {
+      this.search(right, rightBound);
+      this.search(left, leftBound);
     }
   }
 }
