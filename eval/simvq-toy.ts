@@ -19,7 +19,7 @@ import { writeChartPng } from '../src/plot/index.js';
 import { SimVQ, VectorQuantizer, codeUsage, type Quantizer } from '../src/quantizers/index.js';
 import { gaussianArray, mulberry32 } from '../src/random.js';
 
-const SETUP = { samples: 4096, codebookSize: 128, steps: 300, learningRate: 1e-2, beta: 0.25, dataSeed: 11, seed: 1 };
+const SETUP = { samples: 4096, codebookSize: 128, steps: 1000, learningRate: 1e-2, beta: 0.25, dataSeed: 11, seed: 1 };
 type Method = 'vq' | 'simvq' | 'simvq-train-c';
 const METHODS: Method[] = ['vq', 'simvq', 'simvq-train-c'];
 
@@ -92,18 +92,20 @@ async function main(): Promise<void> {
   await writeFileAtomic(join(dir, 'simvq-toy.md'), table.join('\n'), true);
   // One panel per (stage, method): a sample of the data in grey, codes coloured by use.
   const points: Array<Record<string, string | number>> = [];
+  const panelOrder: string[] = [];
   for (const r of results) {
     for (const stage of ['before', 'after'] as const) {
       const snap = r[stage];
       const panel = `${r.method}, ${stage}: ${(100 * snap.utilization).toFixed(0)} % used`;
-      for (let i = 0; i < 600; i++) points.push({ panel, order: `${r.method}/${stage}`, x: values[2 * i]!, y: values[2 * i + 1]!, kind: 'data' });
-      snap.codes.forEach(([x, y], k) => points.push({ panel, order: `${r.method}/${stage}`, x: x!, y: y!, kind: snap.used[k] ? 'code, used' : 'code, unused' }));
+      panelOrder.push(panel);
+      for (let i = 0; i < 600; i++) points.push({ panel, x: values[2 * i]!, y: values[2 * i + 1]!, kind: 'data' });
+      snap.codes.forEach(([x, y], k) => points.push({ panel, x: x!, y: y!, kind: snap.used[k] ? 'code, used' : 'code, unused' }));
     }
   }
   await writeChartPng(join(dir, 'simvq-toy.png'), {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: { field: 'order' } },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panelOrder },
     columns: 2,
     spec: {
       width: 260,
