@@ -17,9 +17,9 @@
  * Resumable: each finished (method, K) row is written to the results file at
  * once, and rows already there (with the same setup) are skipped on a rerun.
  *
- *   node dist/eval/simvq-scaling.js [--quick] [--fresh]
+ *   node dist/eval/simvq-scaling.js [--quick] [--fresh] [--report-only]
  * writes eval/results/simvq-scaling.{json,md,png} (--quick: K ≤ 4096, fewer steps,
- * under eval/results/quick/).
+ * under eval/results/quick/; --report-only: the table and plot from the rows so far).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -136,6 +136,10 @@ async function main(): Promise<void> {
     const previous = await readFile(setupPath, 'utf8');
     if (previous === JSON.stringify(setup, null, 2)) rows = JSON.parse(await readFile(jsonPath, 'utf8')) as Row[];
     else console.log('setup changed: starting over');
+  }
+  if (process.argv.includes('--report-only')) {
+    await writeReport(dir, rows, setup);
+    return;
   }
   await writeFileAtomic(setupPath, JSON.stringify(setup, null, 2), true);
   const engine = await initEngine();

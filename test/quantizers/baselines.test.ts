@@ -83,3 +83,30 @@ describe('quantizers: baselines', function () {
     data.dispose();
   });
 });
+
+describe('quantizers: FSQ', function () {
+  this.timeout(60_000);
+  before(async () => {
+    await initEngine();
+  });
+
+  it('maps every id to a distinct grid point and back; gradients pass straight through the rounding', async () => {
+    const { FiniteScalarQuantizer } = await import('../../src/quantizers/index.js');
+    const fsq = new FiniteScalarQuantizer({ levels: [8, 5, 3] });
+    expect(fsq.codebookSize).to.equal(120);
+    const codes = fsq.codebook();
+    const values = codes.arraySync() as number[][];
+    expect(new Set(values.map((v) => v.join(','))).size).to.equal(120);
+    for (const v of values) for (const x of v) expect(Math.abs(x)).to.be.at.most(1);
+    // Wide latents reach every level of every channel, hence every id.
+    expect(codeUsage(fsq.encode(tf.randomNormal([20_000, 3], 0, 3, 'float32', 2)), 120).utilization).to.equal(1);
+    const z = tf.randomNormal([2, 3, 6], 0, 2, 'float32', 4);
+    const out = fsq.forward(z);
+    expect(out.indices.shape).to.deep.equal([2, 6]);
+    expect(tf.max(tf.abs(tf.sub(fsq.decode(out.indices), out.quantized))).dataSync()[0]).to.be.below(1e-6);
+    const g = tf.grad((x: tf.Tensor) => tf.sum(fsq.forward(x).quantized))(z);
+    expect(tf.min(g).dataSync()[0]).to.be.greaterThan(0);
+    expect(() => new FiniteScalarQuantizer({ levels: [1, 4] })).to.throw(InputError, /each level must be an integer >= 2, got 1/);
+    expect(() => new FiniteScalarQuantizer({ levels: [64, 64, 64, 64] })).to.throw(InputError, /16777216 codes, more than 262144/);
+  });
+});
