@@ -146,3 +146,11 @@ export function buildCodeIndex(codebook: tf.Tensor2D, method: SearchMethod = 'ma
   }
   throw new InputError('search', `search must be 'matmul' or 'kd-tree', got ${String(method)}`);
 }
+
+/** Checks the search option against d. */
+export function checkSearch(search: SearchMethod | undefined, dim: number, who: string): SearchMethod {
+  const method = search ?? 'matmul';
+  if (method !== 'matmul' && method !== 'kd-tree') throw new InputError(who, `search must be 'matmul' or 'kd-tree', got ${String(method)}`);
+  if (method === 'kd-tree' && dim > MAX_KD_TREE_DIM) throw new InputError(who, `the kd-tree search is for d <= ${MAX_KD_TREE_DIM}, got d = ${dim}`);
+  return method;
+}

@@ -46,8 +46,7 @@ import {
   type Quantizer,
   type QuantizerOutput,
 } from './common.js';
-import { buildCodeIndex, type CodeIndex, type SearchMethod } from './search.js';
-import { MAX_KD_TREE_DIM } from './kdtree.js';
+import { buildCodeIndex, checkSearch, type CodeIndex, type SearchMethod } from './search.js';
 
 export type BasisInit = 'gaussian' | 'uniform';
 
@@ -79,14 +78,6 @@ export interface SimVQConfig {
   beta: number;
   bias: boolean;
   trainableBasis: boolean;
-}
-
-/** Checks the search option against d. */
-export function checkSearch(search: SearchMethod | undefined, dim: number, who: string): SearchMethod {
-  const method = search ?? 'matmul';
-  if (method !== 'matmul' && method !== 'kd-tree') throw new InputError(who, `search must be 'matmul' or 'kd-tree', got ${String(method)}`);
-  if (method === 'kd-tree' && dim > MAX_KD_TREE_DIM) throw new InputError(who, `the kd-tree search is for d <= ${MAX_KD_TREE_DIM}, got d = ${dim}`);
-  return method;
 }
 
 /** Seed stream for W's initial value, apart from C's. */

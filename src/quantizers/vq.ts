@@ -36,8 +36,7 @@ import {
   type Quantizer,
   type QuantizerOutput,
 } from './common.js';
-import { buildCodeIndex, type CodeIndex, type SearchMethod, type SearchOptions } from './search.js';
-import { checkSearch } from './simvq.js';
+import { buildCodeIndex, checkSearch, type CodeIndex, type SearchMethod, type SearchOptions } from './search.js';
 
 export type CodebookInit = 'vqgan' | 'gaussian';
 
