@@ -129,11 +129,12 @@ export class SimVQ implements Quantizer {
     this.searchMethod = checkSearch(options.search, dim, who);
     this.config = { codebookSize, dim, seed, init, beta, bias: options.bias ?? true, trainableBasis: options.trainableBasis ?? false };
     const basisValues = simvqBasis(codebookSize, dim, seed, init);
-    this.basis = this.config.trainableBasis ? tf.variable(tf.tensor2d(basisValues, [codebookSize, dim]), true) : tf.tensor2d(basisValues, [codebookSize, dim]);
+    // Variables made inside tidy: it disposes the initial-value tensors, not the variables.
+    this.basis = this.config.trainableBasis ? tf.tidy(() => tf.variable(tf.tensor2d(basisValues, [codebookSize, dim]), true)) : tf.tensor2d(basisValues, [codebookSize, dim]);
     const limit = 1 / Math.sqrt(dim);
     const w = uniformArray(mulberry32((seed ^ WEIGHT_SEED_MIX) >>> 0), dim * dim).map((v) => v * limit);
-    this.projection = tf.variable(tf.tensor2d(w, [dim, dim]), true);
-    this.projectionBias = this.config.bias ? tf.variable(tf.zeros([dim]), true) : null;
+    this.projection = tf.tidy(() => tf.variable(tf.tensor2d(w, [dim, dim]), true));
+    this.projectionBias = this.config.bias ? tf.tidy(() => tf.variable(tf.zeros([dim]) as tf.Tensor1D, true)) : null;
   }
 
   get method(): string {

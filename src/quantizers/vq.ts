@@ -104,7 +104,7 @@ export class VectorQuantizer implements Quantizer {
     this.blockElements = options.blockElements;
     this.searchMethod = checkSearch(options.search, options.dim, who);
     const values = initialCodebook(options.codebookSize, options.dim, seed, options.init ?? 'vqgan', who);
-    this.embeddings = tf.variable(tf.tensor2d(values, [options.codebookSize, options.dim]), true);
+    this.embeddings = tf.tidy(() => tf.variable(tf.tensor2d(values, [options.codebookSize, options.dim]), true));
   }
 
   get trainableVariables(): tf.Variable[] {
@@ -276,11 +276,11 @@ export class EmaVectorQuantizer implements Quantizer {
 
   loadWeights(weights: NamedWeights): void {
     const K = this.codebookSize;
-    const holders = {
+    const holders = tf.tidy(() => ({
       E: tf.variable(tf.zeros([K, this.dim]), false),
       clusterSize: tf.variable(tf.zeros([K]), false),
       embedSum: tf.variable(tf.zeros([K, this.dim]), false),
-    };
+    }));
     try {
       for (const name of ['E', 'clusterSize', 'embedSum'] as const) assignWeight(holders[name], weights, name, 'EmaVectorQuantizer');
       this.clusterSize.set(holders.clusterSize.dataSync());
