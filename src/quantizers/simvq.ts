@@ -218,11 +218,18 @@ export class SimVQ implements Quantizer {
     const quantizer = new SimVQ({ ...config, ...options });
     try {
       quantizer.loadWeights(weights);
+      // A loaded model is for inference: build C·W + b and its search index now, once.
+      quantizer.prepareInference();
     } catch (error) {
       quantizer.dispose();
       throw error;
     }
     return quantizer;
+  }
+
+  /** Builds the cached inference codebook C·W + b and its search index (otherwise built on first use). */
+  prepareInference(): void {
+    this.inferenceCodebook();
   }
 
   /** Forget the cached inference codebook (call after changing W by other means). */
