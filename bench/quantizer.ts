@@ -77,8 +77,9 @@ function benchK(K: number, tokens: number, stepTokens: number, repeats: number):
     loss!.dataSync();
     loss!.dispose();
   }, repeats);
-  // Search working memory, as documented in search.ts: table + augmented rows + one block + one chunk + per-row state.
-  const boundBytes = 4 * K * (DIM + 1) + 4 * Math.max(tokens, stepTokens) * (DIM + 1) + 4 * DEFAULT_BLOCK_ELEMENTS + 4 * (DIM + 1) * K + 8 * Math.max(tokens, stepTokens);
+  // Search working memory, as documented in search.ts: table (+ its build-time readback), rows twice, one block, per-row state.
+  const n = Math.max(tokens, stepTokens);
+  const boundBytes = 4 * K * (DIM + 1) + 4 * K * DIM + 4 * n * DIM + 4 * n * (DIM + 1) + 4 * DEFAULT_BLOCK_ELEMENTS + 8 * n;
   tf.dispose([z, batch]);
   optimizer.dispose();
   quantizer.dispose();

@@ -26,10 +26,12 @@ export {
 export { FiniteScalarQuantizer, type FiniteScalarQuantizerOptions } from './fsq.js';
 export {
   DEFAULT_BLOCK_ELEMENTS,
-  blockPlan,
+  DEFAULT_CODE_CHUNK,
   buildCodeIndex,
   buildSearchTable,
+  disposeSearchTable,
   nearestCodes,
+  rowsPerBlock,
   type CodeIndex,
   type SearchMethod,
   type SearchOptions,

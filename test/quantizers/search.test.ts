@@ -3,7 +3,7 @@ import { expect } from 'chai';
 
 import { initEngine } from '../../src/engine/index.js';
 import { InputError } from '../../src/errors.js';
-import { KdTree, blockPlan, buildCodeIndex, buildSearchTable, nearestCodes } from '../../src/quantizers/index.js';
+import { KdTree, buildCodeIndex, buildSearchTable, disposeSearchTable, nearestCodes, rowsPerBlock } from '../../src/quantizers/index.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
 /** Nearest code by plain float64 squared distance, ties to the lower id. */
@@ -38,21 +38,29 @@ describe('quantizers: nearest-code search', function () {
     await initEngine();
   });
 
-  it('returns the same ids in blocks as in one pass, over several row and code chunks', () => {
+  it('returns the same ids in blocks as one argmin over all K, over several row and code chunks', () => {
     const rand = mulberry32(21);
-    const [n, K, d] = [700, 3000, 16];
+    const [n, K, d] = [300, 9000, 16];
     const rows = tf.tensor2d(randomArray(rand, n * d), [n, d]);
     const codebook = tf.tensor2d(randomArray(rand, K * d), [K, d]);
-    const search = buildSearchTable(codebook);
-    const whole = nearestCodes(rows, search, { blockElements: n * K });
-    // 256 rows × 39 codes a block: 3 row blocks and 77 code chunks, the last ones partial.
-    expect(blockPlan(n, K, 10_000)).to.deep.equal({ rowChunk: 256, codeChunk: 39 });
-    const blocked = nearestCodes(rows, search, { blockElements: 10_000 });
-    // Chunks that divide K exactly: 6 chunks of 500 codes.
-    const evenChunks = nearestCodes(rows, search, { blockElements: 256 * 500 });
-    expect(Array.from(blocked.dataSync())).to.deep.equal(Array.from(whole.dataSync()));
-    expect(Array.from(evenChunks.dataSync())).to.deep.equal(Array.from(whole.dataSync()));
-    tf.dispose([rows, codebook, search.table, whole, blocked, evenChunks]);
+    // The reference: the same scores, [z, 1]·[−2Eᵀ ; ‖e‖²], in one matmul and one argmin.
+    const reference = tf.tidy(() => {
+      const table = tf.concat([tf.mul(tf.transpose(codebook), -2), tf.reshape(tf.sum(tf.square(codebook), 1), [1, K])], 0);
+      return tf.argMin(tf.matMul(tf.concat([rows, tf.ones([n, 1])], 1), table), 1);
+    });
+    const expected = Array.from(reference.dataSync());
+    // Default: 3 chunks (4096, 4096, 808 codes), all rows in one block.
+    // 2500: 4 chunks, the last partial, one row per block; 3000: 3 chunks dividing K exactly.
+    for (const blockElements of [undefined, 2500, 3000, 4096 * 64]) {
+      const search = buildSearchTable(codebook, blockElements === undefined ? {} : { blockElements });
+      const found = nearestCodes(rows, search);
+      expect(Array.from(found.dataSync()), `blockElements ${blockElements}`).to.deep.equal(expected);
+      tf.dispose(found);
+      disposeSearchTable(search);
+    }
+    expect(rowsPerBlock(n, 2500, 2500)).to.equal(1);
+    expect(rowsPerBlock(n, 4096, 4096 * 64)).to.equal(64);
+    tf.dispose([rows, codebook, reference]);
   });
 
   it('finds the true nearest code (checked against float64 brute force)', () => {
@@ -96,8 +104,9 @@ describe('quantizers: nearest-code search', function () {
     const codebook = tf.zeros([10, 4]) as tf.Tensor2D;
     const search = buildSearchTable(codebook);
     expect(() => nearestCodes(tf.zeros([3, 5]) as tf.Tensor2D, search)).to.throw(InputError, /rows have d = 5, the codebook d = 4/);
-    expect(() => nearestCodes(tf.zeros([3, 4]) as tf.Tensor2D, search, { blockElements: 0 })).to.throw(InputError, /blockElements must be a positive integer/);
+    expect(() => buildSearchTable(codebook, { blockElements: 0 })).to.throw(InputError, /blockElements must be a positive integer/);
     expect(() => buildCodeIndex(tf.zeros([10, 17]) as tf.Tensor2D, 'kd-tree')).to.throw(InputError, /kd-tree search is for d <= 16/);
-    tf.dispose([codebook, search.table]);
+    disposeSearchTable(search);
+    codebook.dispose();
   });
 });
