@@ -37,6 +37,8 @@ type Method = 'vq' | 'simvq' | 'simvq-train-c';
 const METHODS: Method[] = ['vq', 'simvq', 'simvq-train-c'];
 
 interface Setup {
+  /** Bumped when the row fields change, so a resume does not mix old rows in. */
+  rowVersion: number;
   data: MixtureSpec;
   codebookSizes: number[];
   steps: number;
@@ -62,6 +64,7 @@ interface Row {
 
 function setupFor(quick: boolean): Setup {
   return {
+    rowVersion: 2,
     data: { samples: quick ? 1 << 16 : 1 << 21, dim: 4, components: 256, seed: 2024, meanStd: 1, scaleMin: 0.2, scaleMax: 0.6 },
     codebookSizes: quick ? [1024, 4096] : [1024, 4096, 16384, 65536, 262144],
     steps: quick ? 40 : 150,
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
     else console.log('setup changed: starting over');
   }
   if (process.argv.includes('--report-only')) {
+    if (rows.length === 0) throw new Error(`${jsonPath}: no rows for this setup to report`);
     await writeReport(dir, rows, setup);
     return;
   }
