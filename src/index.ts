@@ -4,4 +4,5 @@
 export * from './errors.js';
 export * from './audio/index.js';
 export * from './engine/index.js';
+export * from './quantizers/index.js';
 export * from './eval/index.js';

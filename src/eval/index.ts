@@ -3,7 +3,7 @@
  * learned MOS (UTMOS, DNSMOS), baseline codecs and the report an `eval` run writes.
  */
 export { alignByCrossCorrelation, type Alignment } from './align.js';
-export { bitrateOfFile, codeUsage, type CodeUsage } from './codes.js';
+export { bitrateOfFile, setCodeUsage } from './codes.js';
 export { listEvalUtterances, type EvalUtterance } from './data-spec.js';
 export { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 export { DNSMOS_CALIBRATION, DNSMOS_WINDOW, DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';

@@ -19,7 +19,7 @@ export interface ReportPlotsInput {
   audio: Map<string, Float32Array>;
   sampleRate: number;
   /** Code counts over the set, per tokenizer. */
-  usage: Array<{ label: string; counts: Uint32Array }>;
+  usage: Array<{ label: string; counts: Float64Array }>;
 }
 
 export const PLOT_FILES = {

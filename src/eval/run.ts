@@ -17,7 +17,7 @@ import { readWav, resample, writeWav, type AudioClip } from '../audio/index.js';
 import { InputError } from '../errors.js';
 import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
 import { alignByCrossCorrelation } from './align.js';
-import { codeUsage } from './codes.js';
+import { setCodeUsage } from './codes.js';
 import { listEvalUtterances, type EvalUtterance } from './data-spec.js';
 import { MIN_EVAL_SAMPLES, multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 import { DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';
@@ -213,7 +213,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   const sampleRate = utteranceInfo[0].sample_rate;
   const usage = systems
     .filter((s) => s.codebookSize !== null)
-    .map((s) => ({ label: s.label, counts: codeUsage(perUtterance[s.id].map((e) => e.tokens ?? []), s.codebookSize!).counts }));
+    .map((s) => ({ label: s.label, counts: setCodeUsage(perUtterance[s.id].map((e) => e.tokens ?? []), s.codebookSize!).counts }));
   // Loaded here: the plotting stack (vega, resvg) is heavy and only the end of a run needs it.
   const { writeReportFiles } = await import('./report.js');
   await writeReportFiles(out, report, { firstUtterance: utteranceInfo[0].id, audio: firstUtteranceAudio, sampleRate, usage });
@@ -254,7 +254,7 @@ async function scoreOne(
     return { scores, tokens: null, encodedBytes: null, aligned: null };
   }
   const trip = await system.roundTrip(source.samples, source.sampleRate, work);
-  const usage = trip.tokens === undefined || system.codebookSize === null ? null : codeUsage([trip.tokens], system.codebookSize);
+  const usage = trip.tokens === undefined || system.codebookSize === null ? null : setCodeUsage([trip.tokens], system.codebookSize);
   const decoded = trip.sampleRate === source.sampleRate ? trip.audio : await resample(trip.audio, trip.sampleRate, source.sampleRate);
   const { aligned, delaySeconds, method } = alignByCrossCorrelation(source.samples, decoded, source.sampleRate, MAX_DELAY_SECONDS);
   let stoiScore: number | null;
@@ -291,7 +291,7 @@ function mean(values: Array<number | null>): number | null {
 function summarise(row: string, system: EvalSystem | null, entries: CacheEntry[]): SystemSummary {
   const scores = entries.map((e) => e.scores);
   const seconds = scores.reduce((total, s) => total + s.duration_s, 0);
-  const usage = system?.codebookSize == null ? null : codeUsage(entries.map((e) => e.tokens ?? []), system.codebookSize);
+  const usage = system?.codebookSize == null ? null : setCodeUsage(entries.map((e) => e.tokens ?? []), system.codebookSize);
   const dnsmos = scores.every((s) => s.dnsmos !== null)
     ? {
         sig: mean(scores.map((s) => s.dnsmos!.sig))!,
@@ -315,7 +315,7 @@ function summarise(row: string, system: EvalSystem | null, entries: CacheEntry[]
     dnsmos,
     delay_ms: mean(scores.map((s) => s.delay_ms)),
     codebook_size: usage?.codebookSize ?? null,
-    codes_used: usage?.used ?? null,
+    codes_used: usage?.usedCodes ?? null,
     utilization: usage?.utilization ?? null,
     perplexity: usage?.perplexity ?? null,
     // Total time over total audio, so long utterances weigh as much as they cost.

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 
 import { istft, stft } from '../../src/audio/index.js';
 import { alignByCrossCorrelation } from '../../src/eval/align.js';
-import { bitrateOfFile, codeUsage } from '../../src/eval/codes.js';
+import { bitrateOfFile, setCodeUsage } from '../../src/eval/codes.js';
 import { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from '../../src/eval/distances.js';
 import { mulberry32 } from '../helpers/random.js';
 import { addNoise, delayed, speech } from './signals.js';
@@ -67,12 +67,12 @@ describe('eval: distances, alignment and code usage', () => {
   });
 
   it('utilisation and perplexity over a set of streams', () => {
-    const uniform = codeUsage([[0, 1, 2, 3], [0, 1, 2, 3]], 8);
-    expect(uniform).to.include({ used: 4, tokens: 8, utilization: 0.5 });
+    const uniform = setCodeUsage([[0, 1, 2, 3], [0, 1, 2, 3]], 8);
+    expect(uniform).to.include({ usedCodes: 4, tokens: 8, utilization: 0.5 });
     expect(uniform.perplexity).to.be.closeTo(4, 1e-12);
-    expect(codeUsage([Uint16Array.of(5, 5, 5)], 8).perplexity).to.equal(1);
-    expect(Array.from(codeUsage([[1, 1, 7]], 8).counts)).to.deep.equal([0, 2, 0, 0, 0, 0, 0, 1]);
-    expect(() => codeUsage([[0, 8]], 8)).to.throw(/token 8 at position 1 is outside the codebook/);
+    expect(setCodeUsage([Uint16Array.of(5, 5, 5)], 8).perplexity).to.equal(1);
+    expect(Array.from(setCodeUsage([[1, 1, 7]], 8).counts)).to.deep.equal([0, 2, 0, 0, 0, 0, 0, 1]);
+    expect(() => setCodeUsage([[0, 8]], 8)).to.throw(/code id 8 is outside \[0, 8\)/);
   });
 
   it('bitrate from the size of a written file, and a missing file named in the error', async () => {
