@@ -96,6 +96,23 @@ function buildProgram(version: string): Command {
       process.stdout.write(options.json === true ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
     });
 
+  const corpus = program.command('corpus').description('build training and validation speech corpora offline (LibriTTS layout)');
+  corpus
+    .command('build')
+    .description('synthesise a multi-speaker English corpus with espeak-ng, flite and festival, augmented with sox')
+    .requiredOption('--out <dir>', 'corpus root to write (resumes a build already there)')
+    .option('--hours <h>', 'hours of audio to reach', '20')
+    .option('--jobs <n>', 'synthesis processes at once', '2')
+    .option('--rate <hz>', 'sample rate of the written WAV files', '16000')
+    .option('--seed <n>', 'seed of the plan (texts, voices, variations)', '1')
+    .option('--voices <list>', 'comma-separated speaker ids, engines or voice names (default: all)')
+    .option('--subset <name>', 'subset directory name', 'train-synth')
+    .option('--no-install', 'do not apt-get missing packages; name them and stop')
+    .action(async (options: import('./datasets.js').CorpusBuildCliOptions) => {
+      const { corpusBuildCommand } = await import('./datasets.js');
+      await corpusBuildCommand(options);
+    });
+
   return program;
 }
 
