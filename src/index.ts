@@ -4,3 +4,4 @@
 export * from './errors.js';
 export * from './audio/index.js';
 export * from './engine/index.js';
+export * from './datasets/index.js';

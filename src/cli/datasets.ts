@@ -3,6 +3,8 @@
  * Loaded on use by main.ts, like info.ts.
  */
 import { buildCorpus, DEFAULT_SUBSET, type CorpusReport } from '../datasets/corpus/build.js';
+import { buildDevset } from '../datasets/corpus/devset.js';
+import { formatInspectReport, inspectDataset } from '../datasets/inspect.js';
 import { InputError } from '../errors.js';
 
 function log(line: string): void {
@@ -43,5 +45,16 @@ export async function corpusBuildCommand(options: CorpusBuildCliOptions): Promis
   process.stdout.write(
     `${report.out}: ${report.hours} h, ${report.voices} voices, ${report.utterances} utterances (${report.synthesized} made now at ${report.speed} audio-s/s, ${report.failed} failed)\n`,
   );
+  process.stdout.write(JSON.stringify(report) + '\n');
+}
+
+export async function dataInspectCommand(spec: string, options: { decode?: boolean }): Promise<void> {
+  const report = await inspectDataset(spec, { decode: options.decode === true });
+  process.stdout.write(formatInspectReport(report));
+}
+
+export async function corpusDevsetCommand(options: { out: string; install: boolean }): Promise<void> {
+  const report = await buildDevset({ out: options.out, install: options.install, log });
+  process.stdout.write(`${report.out}: ${report.hours} h, ${report.speakers} speakers, ${report.utterances} utterances of real speech (${report.failed} source files unusable); sources in SOURCES.tsv\n`);
   process.stdout.write(JSON.stringify(report) + '\n');
 }
