@@ -1,11 +1,12 @@
 /**
- * One training example from one file: decode, optionally level it, cut a crop
- * and bring it to the model's rate. Runs in the pipeline's worker threads (or
+ * One training example from one file: read just the crop's frames, bring them
+ * to the model's rate, optionally level them. Runs in the pipeline's worker threads (or
  * inline when it has none); everything random comes in as `position`, drawn by
  * the pipeline's seeded generator, so the result does not depend on which
  * thread ran it.
  */
-import { readWav, resample, type ResampleQuality } from '../audio/index.js';
+import { resample, type ResampleQuality } from '../audio/index.js';
+import { readWavFrames } from './probe.js';
 
 export interface CropRequest {
   path: string;
@@ -13,7 +14,7 @@ export interface CropRequest {
   position: number;
   sampleRate: number;
   cropSamples: number;
-  /** Gated RMS level to bring the utterance to, in dBFS; null leaves the level alone. */
+  /** Gated RMS level to bring the crop to, in dBFS; null leaves the level alone. */
   loudnessDb: number | null;
   quality: ResampleQuality;
 }
@@ -34,37 +35,40 @@ const RESAMPLE_MARGIN = 256;
 
 export async function readCrop(request: CropRequest): Promise<Crop> {
   const { sampleRate: to, cropSamples } = request;
-  const clip = await readWav(request.path);
-  const source = clip.samples;
-  const from = clip.sampleRate;
-  const gain = request.loudnessDb === null ? 1 : loudnessGain(source, from, request.loudnessDb);
-
-  const lengthAtModelRate = Math.round((source.length * to) / from);
-  const out = new Float32Array(cropSamples);
   let offset = 0;
-  let valid: Float32Array;
-  if (lengthAtModelRate <= cropSamples) {
-    valid = from === to ? source : await resample(source, from, to, request.quality);
-  } else {
+  let lengthAtModelRate = 0;
+  let skipFrom = 0;
+  // Only the crop's frames (plus the resampler's margins) are read and decoded.
+  const { clip, header } = await readWavFrames(request.path, (file) => {
+    const from = file.sampleRate;
+    lengthAtModelRate = Math.round((file.frames * to) / from);
+    if (lengthAtModelRate <= cropSamples) return [0, file.frames];
     offset = Math.min(lengthAtModelRate - cropSamples, Math.floor(request.position * (lengthAtModelRate - cropSamples + 1)));
-    if (from === to) {
-      valid = source.subarray(offset, offset + cropSamples);
-    } else {
-      // Resample only the crop (plus margins), not the whole file.
-      const start = Math.max(0, Math.floor((offset * from) / to) - RESAMPLE_MARGIN);
-      const end = Math.min(source.length, Math.ceil(((offset + cropSamples) * from) / to) + RESAMPLE_MARGIN);
-      const piece = await resample(source.subarray(start, end), from, to, request.quality);
-      const skip = Math.round(offset - (start * to) / from);
-      valid = piece.subarray(skip, skip + cropSamples);
-    }
+    if (from === to) return [offset, offset + cropSamples];
+    const start = Math.max(0, Math.floor((offset * from) / to) - RESAMPLE_MARGIN);
+    const end = Math.min(file.frames, Math.ceil(((offset + cropSamples) * from) / to) + RESAMPLE_MARGIN);
+    skipFrom = start;
+    return [start, end];
+  });
+  const from = header.sampleRate;
+  let valid: Float32Array;
+  if (from === to) {
+    valid = clip.samples;
+  } else {
+    const piece = await resample(clip.samples, from, to, request.quality);
+    const skip = lengthAtModelRate <= cropSamples ? 0 : Math.round(offset - (skipFrom * to) / from);
+    valid = piece.subarray(skip, skip + cropSamples);
   }
+  // Levelled on what was read (the crop and its margins): each example gets the asked level.
+  const gain = request.loudnessDb === null ? 1 : loudnessGain(clip.samples, from, request.loudnessDb);
+  const out = new Float32Array(cropSamples);
   const length = Math.min(cropSamples, valid.length);
   for (let i = 0; i < length; i++) out[i] = valid[i] * gain;
-  return { samples: out, length, offset, sourceSeconds: clip.durationSeconds };
+  return { samples: out, length, offset, sourceSeconds: header.durationSeconds };
 }
 
 /**
- * The gain that brings the utterance's gated RMS level to `targetDb` dBFS,
+ * The gain that brings the signal's gated RMS level to `targetDb` dBFS,
  * limited so the peak stays below full scale. Gating as in ITU-R BS.1770
  * (without its K-weighting filter): 50 ms blocks, an absolute gate at -70 dBFS,
  * then a relative gate 20 dB below the mean of the blocks that passed it, so

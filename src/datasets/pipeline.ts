@@ -8,7 +8,8 @@
  * - Each epoch visits the utterances in a seeded order (or as listed, with
  *   shuffle off); crop positions come from the same generator. Batches depend
  *   only on the seed and the data, not on the number of workers or on timing.
- * - Files are read, levelled, cropped and resampled in worker threads; at most
+ * - Only each crop's frames are read (a ranged read of the WAV data), then
+ *   resampled and levelled, in worker threads; at most
  *   `prefetch` batches' worth of crops are in flight or waiting, so memory stays
  *   bounded however large the dataset.
  * - A file that cannot be used costs one log line; it is counted, left out of
@@ -35,7 +36,7 @@ export interface BatchLoaderOptions {
   epochs?: number;
   /** Visit utterances in a seeded random order each epoch (default true). */
   shuffle?: boolean;
-  /** Bring each utterance to this gated RMS level in dBFS (e.g. -23); default null: leave levels alone. */
+  /** Bring each crop to this gated RMS level in dBFS (e.g. -23); default null: leave levels alone. */
   loudnessDb?: number | null;
   /** libsamplerate converter (default 'medium': flat to 6 kHz at 16 kHz output, ~5× faster than 'best'). */
   resampleQuality?: ResampleQuality;

@@ -7,6 +7,8 @@ import { expect } from 'chai';
 import { encodeWav } from '../../src/audio/index.js';
 import { InputError } from '../../src/errors.js';
 import { filterByDuration, loadDataset, probeWav, speakerDisjointSplit, summarize, type Utterance } from '../../src/datasets/index.js';
+import { readWavFrames } from '../../src/datasets/probe.js';
+import { readWav } from '../../src/audio/index.js';
 import { nanWav, speechLike, truncatedWav, writeLibriTTSFixture, type FixtureUtterance } from './fixtures.js';
 
 async function expectInputError(promise: Promise<unknown>, ...mentions: (string | RegExp)[]): Promise<InputError> {
@@ -47,6 +49,23 @@ describe('dataset loaders', function () {
       expect(header).to.include({ sampleRate: 22050, channels: 1, bitsPerSample: 16, frames: Math.round(1.25 * 22050) });
       expect(header.durationSeconds).to.be.closeTo(1.25, 1e-4);
     });
+    it('reads a range of frames that matches the same range of a full read, for 16-bit and float files', async () => {
+      for (const format of ['pcm16', 'float32'] as const) {
+        const path = join(scratch, `range-${format}.wav`);
+        writeFileSync(path, encodeWav(speechLike(0.5, 16000, 130, 8), 16000, format));
+        const full = (await readWav(path)).samples;
+        const { clip, header } = await readWavFrames(path, (h) => [1234, h.frames + 50]);
+        expect(header.frames).to.equal(8000);
+        expect(Array.from(clip.samples)).to.deep.equal(Array.from(full.subarray(1234)));
+        const middle = await readWavFrames(path, () => [100, 300]);
+        expect(Array.from(middle.clip.samples)).to.deep.equal(Array.from(full.subarray(100, 300)));
+      }
+      const poisoned = join(scratch, 'range-nan.wav');
+      writeFileSync(poisoned, nanWav(0.5, 16000));
+      await expectInputError(readWavFrames(poisoned, () => [3990, 4010]), 'range-nan.wav', 'NaN');
+      expect((await readWavFrames(poisoned, () => [0, 100])).clip.samples.length).to.equal(100);
+    });
+
     it('refuses a missing, empty, non-WAV or truncated file with one line naming it', async () => {
       const empty = join(scratch, 'empty.wav');
       const text = join(scratch, 'text.wav');

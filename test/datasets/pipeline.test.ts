@@ -130,7 +130,7 @@ describe('BatchLoader', function () {
     const dataset = await loadDataset(`dir:${folder}`);
     expect(dataset.utterances).to.have.length(6);
     const lines: string[] = [];
-    const { batches, loader } = await collect(dataset.utterances, { sampleRate: 16000, cropSamples: 4000, batchSize: 5, seed: 3, epochs: 3, workers: 1, log: (line) => lines.push(line) });
+    const { batches, loader } = await collect(dataset.utterances, { sampleRate: 16000, cropSamples: 8000, batchSize: 5, seed: 3, epochs: 3, workers: 1, log: (line) => lines.push(line) });
     expect(batches).to.have.length(3);
     for (const batch of batches) {
       expect(batch.batchSize).to.equal(5);
@@ -149,7 +149,7 @@ describe('BatchLoader', function () {
     const dataset = await loadDataset(`dir:${folder}`);
     let caught: unknown;
     try {
-      await collect(dataset.utterances, { sampleRate: 16000, cropSamples: 1000, batchSize: 1, seed: 1, epochs: 2, workers: 1, log: quiet });
+      await collect(dataset.utterances, { sampleRate: 16000, cropSamples: 8000, batchSize: 1, seed: 1, epochs: 2, workers: 1, log: quiet });
     } catch (error) {
       caught = error;
     }

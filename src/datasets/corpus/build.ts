@@ -6,7 +6,8 @@
  * reads verse order[i mod N], with its own seeded rate / pitch jitter and sox
  * augmentation (small speed change, EQ, treble tilt, sometimes mild room
  * reverb), then low-level white noise added here. Items are taken in plan order
- * until the finished audio reaches --hours. Because every file is written
+ * until the finished audio reaches --hours (the items in flight then finish, so
+ * a build overshoots by at most one utterance per job). Because every file is written
  * atomically (text first, WAV last) and an item's parameters depend only on the
  * seed and its index, a stopped build resumes where it was: finished WAVs are
  * counted and skipped, and the rest comes out as it would have.
@@ -20,6 +21,7 @@ import { pathExists, writeFileAtomic } from '../../files.js';
 import { mulberry32 } from '../../random.js';
 import { formatSpeakersFile, utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
 import { probeWav } from '../probe.js';
+import { loadLibriTTS } from '../sources.js';
 import { runChecked } from './process.js';
 import { loadKjvVerses, TEXT_SOURCE, type Sentence } from './text.js';
 import { ensureRequirements, type Requirement } from './tools.js';
@@ -197,7 +199,6 @@ export async function buildCorpus(options: CorpusBuildOptions): Promise<CorpusRe
   }
 
   const targetSeconds = options.hours * 3600;
-  const perSpeakerSeconds = new Map<string, number>(voices.map((voice) => [voice.speaker, 0]));
   let totalSeconds = 0;
   let utterances = 0;
   let synthesized = 0;
@@ -208,10 +209,9 @@ export async function buildCorpus(options: CorpusBuildOptions): Promise<CorpusRe
   let lastProgress = started;
   const progressMs = (options.progressSeconds ?? 60) * 1000;
 
-  const count = (item: PlanItem, seconds: number): void => {
+  const count = (seconds: number): void => {
     totalSeconds += seconds;
     utterances++;
-    perSpeakerSeconds.set(item.voice.speaker, (perSpeakerSeconds.get(item.voice.speaker) ?? 0) + seconds);
   };
   const progress = (force: boolean): void => {
     const now = Date.now();
@@ -235,7 +235,7 @@ export async function buildCorpus(options: CorpusBuildOptions): Promise<CorpusRe
       const paths = utterancePaths(out, options.subset, item.voice.speaker, item.sentence.chapter, item.utterance);
       if (await pathExists(paths.wav)) {
         try {
-          count(item, (await probeWav(paths.wav)).durationSeconds);
+          count((await probeWav(paths.wav)).durationSeconds);
           continue;
         } catch (error) {
           options.log(`corpus: ${paths.wav}: ${error instanceof Error ? error.message : String(error)}; making it again`);
@@ -244,7 +244,7 @@ export async function buildCorpus(options: CorpusBuildOptions): Promise<CorpusRe
       }
       try {
         const seconds = await synthesizeItem(item, paths, join(work, `job${jobIndex}`), options.sampleRate);
-        count(item, seconds);
+        count(seconds);
         synthesized++;
         synthesizedSeconds += seconds;
       } catch (error) {
@@ -261,14 +261,22 @@ export async function buildCorpus(options: CorpusBuildOptions): Promise<CorpusRe
   await rm(work, { recursive: true, force: true });
   progress(true);
 
-  await writeSpeakers(out, options.subset, voices, perSpeakerSeconds);
+  // The figures are what the corpus holds on disk (a resumed or overshooting build included), not this run's tally.
+  const onDisk = await loadLibriTTS(out, [options.subset], `libritts:${out}?subset=${options.subset}`);
+  for (const bad of onDisk.badFiles) options.log(`corpus: ${bad.path}: ${bad.problem}`);
+  const held = new Map<string, number>();
+  for (const utterance of onDisk.utterances) {
+    if (utterance.speaker !== null) held.set(utterance.speaker, (held.get(utterance.speaker) ?? 0) + utterance.durationSeconds);
+  }
+  const heldSeconds = [...held.values()].reduce((sum, value) => sum + value, 0);
+  await writeSpeakers(out, options.subset, voices, held);
   const seconds = (Date.now() - started) / 1000;
   const report: CorpusReport = {
     out,
     subset: options.subset,
-    hours: round3(totalSeconds / 3600),
-    voices: [...perSpeakerSeconds.values()].filter((value) => value > 0).length,
-    utterances,
+    hours: round3(heldSeconds / 3600),
+    voices: [...held.values()].filter((value) => value > 0).length,
+    utterances: onDisk.utterances.length,
     synthesized,
     failed,
     speed: round3(synthesizedSeconds / Math.max(seconds, 1e-3)),
