@@ -3,7 +3,8 @@
  * read WAV, resample to the model rate, crop, batch, in worker threads.
  *
  *   audio-s/s   seconds of cropped model-rate audio delivered per wall second
- *   files/s     utterances read per wall second (each file is decoded whole)
+ *   files/s     utterances read per wall second (only each crop's frames are read)
+ *   audio-s per CPU-s   the same audio over the CPU time of all threads: steadier on a busy machine
  *
  * Default data: 200 LibriTTS-like utterances written here (24 kHz, 16-bit,
  * 2-12 s), read into 16 kHz crops of 1 s in batches of 20 (the SimVQ paper's
@@ -13,7 +14,7 @@
  * The last line printed is one JSON object with every figure.
  *
  * Flags: --spec SPEC   bench a dataset of yours instead (any data spec)
- *        --repeats N   epochs timed per configuration (default 5)
+ *        --repeats N   epochs timed per configuration (default 3)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { spec: null, repeats: 5 };
+  const args: Args = { spec: null, repeats: 3 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--spec') args.spec = argv[++i] ?? '';
     else if (argv[i] === '--repeats') args.repeats = Number(argv[++i]);
@@ -65,12 +66,22 @@ function writeBenchData(root: string, count: number, sampleRate: number): void {
   }
 }
 
-async function timeEpoch(utterances: readonly Utterance[], workers: number, quality: ResampleQuality, seed: number): Promise<{ audioPerSecond: number; filesPerSecond: number }> {
+interface EpochTiming {
+  audioPerSecond: number;
+  filesPerSecond: number;
+  /** Audio seconds per CPU second of the whole process (all threads): less at the mercy of other load. */
+  audioPerCpuSecond: number;
+}
+
+async function timeEpoch(utterances: readonly Utterance[], workers: number, quality: ResampleQuality, seed: number): Promise<EpochTiming> {
   const loader = new BatchLoader(utterances, { sampleRate: 16000, cropSamples: 16000, batchSize: 20, seed, workers, resampleQuality: quality, prefetch: 4 });
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   for await (const batch of loader) void batch;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { audioPerSecond: loader.stats.audioSeconds / seconds, filesPerSecond: loader.stats.crops / seconds };
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { audioPerSecond: loader.stats.audioSeconds / seconds, filesPerSecond: loader.stats.crops / seconds, audioPerCpuSecond: loader.stats.audioSeconds / cpuSeconds };
 }
 
 async function main(): Promise<void> {
@@ -95,15 +106,17 @@ async function main(): Promise<void> {
     ];
     for (const [workers, quality] of configurations) {
       await timeEpoch(dataset.utterances, workers, quality, 999); // warm-up: page cache, wasm compilation
-      const runs: { audioPerSecond: number; filesPerSecond: number }[] = [];
+      const runs: EpochTiming[] = [];
       for (let r = 0; r < args.repeats; r++) runs.push(await timeEpoch(dataset.utterances, workers, quality, r));
       const audio = median(runs.map((run) => run.audioPerSecond));
       const files = median(runs.map((run) => run.filesPerSecond));
       const key = `workers${workers}_${quality}`;
       figures[`${key}_audio_s_per_s`] = Math.round(audio * 10) / 10;
       figures[`${key}_files_per_s`] = Math.round(files * 10) / 10;
+      const perCpu = median(runs.map((run) => run.audioPerCpuSecond));
+      figures[`${key}_audio_s_per_cpu_s`] = Math.round(perCpu * 10) / 10;
       console.log(
-        `workers ${workers} (${workers === 0 ? 'main thread' : 'threads'}), resample ${quality}: ${audio.toFixed(1)} audio-s/s, ${files.toFixed(1)} files/s (median of ${args.repeats}; runs ${runs.map((run) => run.audioPerSecond.toFixed(0)).join(', ')})`,
+        `workers ${workers} (${workers === 0 ? 'main thread' : 'threads'}), resample ${quality}: ${audio.toFixed(1)} audio-s/s, ${files.toFixed(1)} files/s, ${perCpu.toFixed(1)} audio-s per CPU-s (median of ${args.repeats}; runs ${runs.map((run) => run.audioPerSecond.toFixed(0)).join(', ')})`,
       );
     }
     console.log(JSON.stringify({ bench: 'data', spec: args.spec ?? 'generated 24 kHz LibriTTS-like, 200 utterances', crop_s: 1, batch: 20, model_rate: 16000, ...figures }));
