@@ -15,7 +15,7 @@ export {
   type SpeakerSplit,
 } from './dataset.js';
 export { LIBRITTS_SUBSETS, parseSpeakersFile, type SpeakerInfo } from './libritts-layout.js';
-export { probeWav, type WavHeader } from './probe.js';
+export { probeWav, readWavFrames, type WavHeader } from './probe.js';
 export { BatchLoader, type Batch, type BatchItem, type BatchLoaderOptions, type LoaderStats } from './pipeline.js';
 export { loudnessGain } from './crop-reader.js';
 export type { BadFile, Utterance } from './utterance.js';
