@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       [1, 'medium'],
       [2, 'medium'],
       [1, 'best'],
+      [1, 'fastest'],
     ];
     for (const [workers, quality] of configurations) {
       await timeEpoch(dataset.utterances, workers, quality, 999); // warm-up: page cache, wasm compilation
