@@ -4,7 +4,8 @@
  * `dev-real`), with SOURCES.tsv saying where every file came from.
  *
  * - pocketsphinx-testdata: five LibriVox recordings (public domain) of Sense and
- *   Sensibility ch. 1 and five read card names, with transcripts;
+ *   Sensibility ch. 1 and five read card names, with transcripts, and three
+ *   headerless test recordings (one transcript);
  * - codec2-examples: codec2's reference speech clips (clean studio speech and a
  *   few over-the-air HF radio recordings), 8 and 16 kHz, no transcripts;
  * - alsa-utils: the speaker-test voice prompts ("Front Center", ...), 48 kHz.
@@ -35,6 +36,8 @@ interface DevSource {
   /** Transcript, where the package ships one. */
   text: string | null;
   note: string;
+  /** Headerless 16-bit little-endian mono PCM at this rate, instead of a WAV file. */
+  rawRate?: number;
 }
 
 const SPHINX = '/usr/share/pocketsphinx/test/data';
@@ -77,6 +80,24 @@ async function devSources(): Promise<DevSource[]> {
       chapter: '1',
       text,
       note: 'pocketsphinx test recording',
+    });
+  }
+  // Sphinx's headerless 16 kHz test recordings; goforward.gram's public rule is what goforward.raw says.
+  for (const [file, speaker, text] of [
+    ['goforward.raw', '8015', 'go forward ten meters'],
+    ['numbers.raw', '8016', null],
+    ['something.raw', '8017', null],
+  ] as const) {
+    sources.push({
+      path: join(SPHINX, file),
+      debianPackage: 'pocketsphinx-testdata',
+      speaker,
+      sex: '?',
+      speakerName: `pocketsphinx test recording ${file}`,
+      chapter: '1',
+      text,
+      note: 'pocketsphinx test recording (16 kHz raw PCM, wrapped by sox)',
+      rawRate: 16000,
     });
   }
   // codec2's reference clips; all.wav (a concatenation) and f2400/m2400 (codec output) are left out.
@@ -122,22 +143,30 @@ async function devSources(): Promise<DevSource[]> {
 }
 
 /**
- * Our reader takes PCM and float WAV only; a clip in another WAV encoding (codec2's
- * cross.wav is mu-law) is decoded by sox to 16-bit PCM first.
+ * Our reader takes PCM and float WAV only: a clip in another WAV encoding (codec2's
+ * cross.wav is mu-law) or headerless PCM is turned into a 16-bit WAV by sox first.
  */
-async function readWavOrConvert(path: string, work: string): Promise<{ clip: AudioClip; converted: boolean }> {
+async function readSource(source: DevSource, work: string): Promise<{ clip: AudioClip; converted: boolean }> {
+  if (source.rawRate !== undefined) {
+    const rawInput = ['-t', 'raw', '-r', String(source.rawRate), '-e', 'signed-integer', '-b', '16', '-c', '1', '-L', source.path];
+    return { clip: await convertWithSox(rawInput, source.path, work), converted: true };
+  }
   try {
-    return { clip: await readWav(path), converted: false };
+    return { clip: await readWav(source.path), converted: false };
   } catch (error) {
     if (!(error instanceof InputError && error.problem.startsWith('unsupported encoding'))) throw error;
-    await mkdir(work, { recursive: true });
-    const converted = join(work, `${basename(path, '.wav')}.pcm16.wav`);
-    await runChecked('sox', [path, '-b', '16', '-e', 'signed-integer', converted]);
-    try {
-      return { clip: await readWav(converted), converted: true };
-    } finally {
-      await rm(converted, { force: true });
-    }
+    return { clip: await convertWithSox([source.path], source.path, work), converted: true };
+  }
+}
+
+async function convertWithSox(input: string[], path: string, work: string): Promise<AudioClip> {
+  await mkdir(work, { recursive: true });
+  const converted = join(work, `${basename(path)}.pcm16.wav`);
+  await runChecked('sox', [...input, '-b', '16', '-e', 'signed-integer', converted]);
+  try {
+    return await readWav(converted);
+  } finally {
+    await rm(converted, { force: true });
   }
 }
 
@@ -186,9 +215,9 @@ export async function buildDevset(options: { out: string; install: boolean; log:
     let clip: AudioClip;
     let note = source.note;
     try {
-      const read = await readWavOrConvert(source.path, join(options.out, '.work'));
+      const read = await readSource(source, join(options.out, '.work'));
       clip = read.clip;
-      if (read.converted) note += ' (decoded to PCM by sox)';
+      if (read.converted && source.rawRate === undefined) note += ' (decoded to PCM by sox)';
     } catch (error) {
       failed++;
       options.log(`devset: ${error instanceof Error ? error.message : String(error)}; skipped`);
