@@ -6,3 +6,4 @@ export * from './audio/index.js';
 export * from './engine/index.js';
 export * from './quantizers/index.js';
 export * from './eval/index.js';
+export * from './datasets/index.js';

@@ -103,6 +103,44 @@ function buildProgram(version: string): Command {
       process.stdout.write(await evalCommand(options, version));
     });
 
+  const data = program.command('data').description('datasets named by data specs: libritts:PATH[?subset=A,B], dir:PATH, manifest:PATH');
+  data
+    .command('inspect')
+    .description('what a dataset holds: utterances, speakers, hours, sample rates, unreadable files (last line: JSON)')
+    .argument('<spec>', 'libritts:PATH[?subset=NAME,...] | dir:PATH | manifest:PATH (.jsonl or .csv)')
+    .option('--decode', 'decode every file completely (default: read the headers only)')
+    .action(async (spec: string, options: { decode?: boolean }) => {
+      const { dataInspectCommand } = await import('./datasets.js');
+      await dataInspectCommand(spec, options);
+    });
+
+  const corpus = program.command('corpus').description('build training and validation speech corpora offline (LibriTTS layout)');
+  corpus
+    .command('build')
+    .description('synthesise a multi-speaker English corpus with espeak-ng, flite and festival, augmented with sox')
+    .requiredOption('--out <dir>', 'corpus root to write (resumes a build already there)')
+    .option('--hours <h>', 'hours of audio to reach', '20')
+    .option('--jobs <n>', 'synthesis processes at once', '2')
+    .option('--rate <hz>', 'sample rate of the written WAV files', '16000')
+    .option('--seed <n>', 'seed of the plan (texts, voices, variations)', '1')
+    .option('--voices <list>', 'comma-separated speaker ids, engines or voice names (default: all)')
+    .option('--subset <name>', 'subset directory name', 'train-synth')
+    .option('--no-install', 'do not apt-get missing packages; name them and stop')
+    .action(async (options: import('./datasets.js').CorpusBuildCliOptions) => {
+      const { corpusBuildCommand } = await import('./datasets.js');
+      await corpusBuildCommand(options);
+    });
+
+  corpus
+    .command('devset')
+    .description('a small dev set of real recorded speech from Debian packages (codec2-examples, pocketsphinx-testdata, alsa-utils)')
+    .requiredOption('--out <dir>', 'root to write (LibriTTS layout, subset dev-real, with SOURCES.tsv)')
+    .option('--no-install', 'do not apt-get missing packages; name them and stop')
+    .action(async (options: { out: string; install: boolean }) => {
+      const { corpusDevsetCommand } = await import('./datasets.js');
+      await corpusDevsetCommand(options);
+    });
+
   return program;
 }
 
