@@ -10,8 +10,9 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { InputError } from '../errors.js';
+import { SimVQ, VectorQuantizer } from '../quantizers/index.js';
 import { ParameterStore } from '../nn/parameters.js';
-import { hopLength, type CodecConfig } from './config.js';
+import { hopLength, type CodecConfig, type QuantizerConfig } from './config.js';
 import { SeanetDecoder, SeanetEncoder } from './seanet.js';
 import { VocosDecoder } from './vocos.js';
 
@@ -26,6 +27,24 @@ export interface BottleneckQuantizer {
   encode(z: tf.Tensor): tf.Tensor;
   decode(indices: tf.Tensor): tf.Tensor;
   dispose(): void;
+}
+
+/**
+ * The bottleneck a config names. EMA VQ is left out: its codebook is state
+ * outside the optimiser, which checkpoints do not carry yet.
+ */
+export function createQuantizer(config: QuantizerConfig, dim: number): BottleneckQuantizer {
+  const common = { codebookSize: config.codebookSize, dim, seed: config.seed, beta: config.beta };
+  switch (config.method) {
+    case 'simvq':
+      return new SimVQ(common);
+    case 'simvq-train-c':
+      return new SimVQ({ ...common, trainableBasis: true });
+    case 'vq':
+      return new VectorQuantizer(common);
+    case 'vq-ema':
+      throw new InputError('quantizer.method', "'vq-ema' cannot train inside the codec yet: its EMA codebook is not checkpointed");
+  }
 }
 
 export interface CodecForward {
@@ -45,10 +64,10 @@ export class CodecModel {
   private readonly decoder: SeanetDecoder | VocosDecoder;
 
   /**
-   * `makeQuantizer` builds the bottleneck for (config.quantizer, config.latentDim);
-   * its trainable variables join the parameters under "quantizer.<i>".
+   * `makeQuantizer` builds the bottleneck (by default what config.quantizer
+   * names); its trainable variables join the parameters as "quantizer.<i>".
    */
-  constructor(config: CodecConfig, makeQuantizer: (config: CodecConfig) => BottleneckQuantizer, seed = 0) {
+  constructor(config: CodecConfig, seed = 0, makeQuantizer: (config: CodecConfig) => BottleneckQuantizer = (c) => createQuantizer(c.quantizer, c.latentDim)) {
     this.config = config;
     this.hop = hopLength(config);
     this.parameters = new ParameterStore(seed);

@@ -34,6 +34,13 @@ export interface BatchLoaderOptions {
   seed: number;
   /** Passes over the data (default 1; Infinity for an endless stream). */
   epochs?: number;
+  /**
+   * Start at this batch of the run (default 0), as a resumed training run does:
+   * the seeded shuffles and crop positions of the batches before it are drawn
+   * but no file is read, so batch N is the same batch as in a run that started
+   * at 0 (provided no file among the skipped ones was unreadable).
+   */
+  startStep?: number;
   /** Visit utterances in a seeded random order each epoch (default true). */
   shuffle?: boolean;
   /** Bring each crop to this gated RMS level in dBFS (e.g. -23); default null: leave levels alone. */
@@ -104,6 +111,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
   constructor(utterances: readonly Utterance[], options: BatchLoaderOptions) {
     const defaults = {
       epochs: 1,
+      startStep: 0,
       shuffle: true,
       loudnessDb: null,
       resampleQuality: 'medium' as ResampleQuality,
@@ -123,6 +131,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     positiveInteger('prefetch', o.prefetch);
     if (!(o.epochs === Infinity || (Number.isInteger(o.epochs) && o.epochs >= 1))) throw new InputError('epochs', `must be a whole number >= 1 or Infinity, got ${o.epochs}`);
     if (!(Number.isInteger(o.workers) && o.workers >= 0)) throw new InputError('workers', `must be a whole number >= 0, got ${o.workers}`);
+    if (!(Number.isInteger(o.startStep) && o.startStep >= 0)) throw new InputError('startStep', `must be a whole number >= 0, got ${o.startStep}`);
     if (!Number.isInteger(o.seed)) throw new InputError('seed', `must be a whole number, got ${o.seed}`);
     if (o.loudnessDb !== null && !(Number.isFinite(o.loudnessDb) && o.loudnessDb < 0)) throw new InputError('loudnessDb', `must be a level below 0 dBFS, got ${o.loudnessDb}`);
     if (utterances.length === 0) throw new InputError('dataset', 'holds no utterances to batch');
@@ -152,6 +161,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     this.startWorkers();
     const random = mulberry32(o.seed);
     const window = o.prefetch * o.batchSize;
+    const batchesIn = (utterances: number) => (o.dropLast ? Math.floor(utterances / o.batchSize) : Math.ceil(utterances / o.batchSize));
     let step = 0;
     try {
       for (let epoch = 0; epoch < o.epochs; epoch++) {
@@ -160,8 +170,20 @@ export class BatchLoader implements AsyncIterable<Batch> {
         if (o.dropLast && order.length < o.batchSize) {
           throw new InputError('dataset', `only ${order.length} readable utterances remain, fewer than a batch of ${o.batchSize}`);
         }
-        const queue: Pending[] = [];
         let cursor = 0;
+        let index = 0;
+        if (step < o.startStep) {
+          // Fast-forward: draw what the skipped batches drew, read nothing.
+          const skipped = Math.min(batchesIn(order.length), o.startStep - step);
+          const whole = skipped === batchesIn(order.length);
+          const rows = whole ? order.length : skipped * o.batchSize;
+          for (let i = 0; i < rows; i++) random();
+          step += skipped;
+          if (whole) continue;
+          cursor = rows;
+          index = skipped;
+        }
+        const queue: Pending[] = [];
         // Positions are drawn in visiting order, before any result is known, so they never depend on timing.
         const refill = (): void => {
           while (queue.length < window && cursor < order.length) {
@@ -169,7 +191,6 @@ export class BatchLoader implements AsyncIterable<Batch> {
             queue.push({ utterance, result: this.request(utterance, random()) });
           }
         };
-        let index = 0;
         let rows: { utterance: Utterance; crop: Crop }[] = [];
         refill();
         while (queue.length > 0) {

@@ -116,6 +116,22 @@ describe('BatchLoader', function () {
     expect(inline.map((b) => b.step)).to.deep.equal(inline.map((_, i) => i));
   });
 
+  it('starts at a given step with exactly the batches a run from step 0 yields there', async () => {
+    for (const dropLast of [true, false]) {
+      const options = { sampleRate: 16000, cropSamples: 2000, batchSize: 3, seed: 5, epochs: 3, workers: 0, dropLast, log: quiet };
+      const full = (await collect(utterances, options)).batches;
+      // Across an epoch boundary and from inside an epoch.
+      for (const start of [1, Math.floor(full.length / 2), full.length - 1]) {
+        const resumed = (await collect(utterances, { ...options, startStep: start })).batches;
+        expect(resumed.map((b) => [b.step, b.epoch, b.index])).to.deep.equal(full.slice(start).map((b) => [b.step, b.epoch, b.index]));
+        resumed.forEach((b, i) => {
+          expect(b.items).to.deep.equal(full[start + i]!.items);
+          expect(Buffer.from(b.audio.buffer).equals(Buffer.from(full[start + i]!.audio.buffer))).to.equal(true);
+        });
+      }
+    }
+  });
+
   it('keeps the listed order without shuffling, and keeps the last partial batch when asked', async () => {
     const { batches } = await collect(utterances, { sampleRate: 16000, cropSamples: 1000, batchSize: 4, seed: 1, shuffle: false, dropLast: false, workers: 0, log: quiet });
     expect(batches.flatMap((b) => b.items.map((i) => i.id))).to.deep.equal(utterances.map((u) => u.id));
