@@ -103,6 +103,26 @@ function buildProgram(version: string): Command {
       process.stdout.write(await evalCommand(options, version));
     });
 
+  program
+    .command('train')
+    .description('train a codec preset on a dataset, with checkpoints; --resume continues a stopped run exactly')
+    .requiredOption('--preset <name>', 'a preset name (see info --preset) or a config .json file')
+    .requiredOption('--data <spec>', 'training data: libritts:PATH[?subset=A,B] | dir:PATH | manifest:PATH')
+    .requiredOption('--out <dir>', 'run directory: config, metrics.jsonl, checkpoints/, validation/')
+    .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .option('--steps <n>', "stop after this many steps in all (default: the preset's totalSteps)")
+    .option('--validation <spec>', 'validation clips (data spec), scored by STOI and mel distance and written as WAV')
+    .option('--log-every <n>', 'steps between metrics.jsonl lines', '10')
+    .option('--checkpoint-every <n>', 'steps between checkpoints', '500')
+    .option('--validate-every <n>', 'steps between validations', '1000')
+    .option('--seed <n>', 'seed of the initial weights and the data order', '0')
+    .option('--workers <n>', 'data loader worker threads')
+    .option('--no-progress', 'no progress bar')
+    .action(async (options: import('./train.js').TrainCommandOptions) => {
+      const { trainCommand } = await import('./train.js');
+      process.stdout.write(await trainCommand(options));
+    });
+
   const data = program.command('data').description('datasets named by data specs: libritts:PATH[?subset=A,B], dir:PATH, manifest:PATH');
   data
     .command('inspect')

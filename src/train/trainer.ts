@@ -1,0 +1,249 @@
+/**
+ * `simvq-audio train`: the training loop around GanStep.
+ *
+ *   RUN/config.json            the codec config (a resumed run must match it)
+ *   RUN/metrics.jsonl          one JSON object per logged step and per validation
+ *   RUN/checkpoints/           see ./checkpoint.ts; written every N steps and on SIGINT/SIGTERM
+ *   RUN/validation/step-N/     reconstructions (WAV) and spectrogram PNGs of fixed clips
+ *
+ * Resuming restores parameters, both optimisers and the data position, so the
+ * run continues with the same batches and the same losses as if never stopped.
+ */
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import * as tf from '@tensorflow/tfjs';
+import cliProgress from 'cli-progress';
+
+import { writeWav } from '../audio/index.js';
+import { hopLength, type CodecConfig } from '../codec/config.js';
+import { CodecModel } from '../codec/model.js';
+import { BatchLoader, loadDataset } from '../datasets/index.js';
+import { InputError } from '../errors.js';
+import { multiScaleMelDistance, stoi } from '../eval/index.js';
+import { CodeUsageTracker } from '../quantizers/metrics.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
+
+export interface TrainOptions {
+  config: CodecConfig;
+  /** Data spec of the training data (libritts:, dir:, manifest:). */
+  data: string;
+  /** Data spec of the validation clips; default none. */
+  validationData?: string;
+  out: string;
+  resume: boolean;
+  /** Stop after this many steps in total (default: the config's totalSteps). */
+  steps?: number;
+  seed?: number;
+  logEvery?: number;
+  checkpointEvery?: number;
+  validateEvery?: number;
+  /** Validation clips (default 8) and their length in seconds (default 4). */
+  validationClips?: number;
+  validationSeconds?: number;
+  /** Loader worker threads. */
+  workers?: number;
+  /** Show a progress bar on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Where log lines go (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface TrainSummary {
+  step: number;
+  stoppedBy: 'steps' | 'signal';
+  audioSecondsPerSecond: number;
+  badFiles: number;
+}
+
+async function prepareRunDirectory(options: TrainOptions): Promise<void> {
+  const configPath = join(options.out, 'config.json');
+  const text = JSON.stringify(options.config, null, 2) + '\n';
+  await mkdir(options.out, { recursive: true });
+  let existing: string | null = null;
+  try {
+    existing = await readFile(configPath, 'utf8');
+  } catch {
+    existing = null;
+  }
+  if (existing !== null && !options.resume) {
+    throw new InputError(options.out, 'already holds a run; pass --resume to continue it, or choose another --out');
+  }
+  if (existing !== null && existing !== text) {
+    throw new InputError(configPath, 'differs from the config of this run; resume with the same preset, or start a new --out');
+  }
+  if (existing === null) await writeFile(configPath, text);
+}
+
+/** Fixed validation clips: the first N utterances of the validation data, cut to whole frames. */
+async function validationClips(spec: string, config: CodecConfig, count: number, seconds: number): Promise<Float32Array[]> {
+  const hop = hopLength(config);
+  const crop = Math.max(hop, Math.floor((seconds * config.sampleRate) / hop) * hop);
+  const dataset = await loadDataset(spec);
+  const loader = new BatchLoader(dataset.utterances, {
+    sampleRate: config.sampleRate,
+    cropSamples: crop,
+    batchSize: Math.min(count, dataset.utterances.length),
+    seed: 1,
+    shuffle: false,
+    workers: 0,
+    dropLast: false,
+  });
+  for await (const batch of loader) {
+    return Array.from({ length: batch.batchSize }, (_, i) => batch.audio.slice(i * crop, (i + 1) * crop));
+  }
+  return [];
+}
+
+async function validate(model: CodecModel, clips: readonly Float32Array[], directory: string): Promise<{ stoi: number; melDistance: number }> {
+  await mkdir(directory, { recursive: true });
+  let stoiSum = 0;
+  let melSum = 0;
+  for (const [i, clip] of clips.entries()) {
+    const decoded = tf.tidy(() => {
+      const audio = tf.tensor3d(clip, [1, 1, clip.length]);
+      return model.decode(model.encode(audio)).dataSync() as Float32Array;
+    });
+    stoiSum += stoi(clip, decoded, model.config.sampleRate);
+    melSum += multiScaleMelDistance(clip, decoded, model.config.sampleRate);
+    await writeWav(join(directory, `clip-${i}.wav`), decoded, model.config.sampleRate, { format: 'float32', force: true });
+  }
+  return { stoi: stoiSum / clips.length, melDistance: melSum / clips.length };
+}
+
+export async function train(options: TrainOptions): Promise<TrainSummary> {
+  const { config } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const seed = options.seed ?? 0;
+  const totalSteps = options.steps ?? config.training.totalSteps;
+  const logEvery = options.logEvery ?? 10;
+  const checkpointEvery = options.checkpointEvery ?? 500;
+  const validateEvery = options.validateEvery ?? 1000;
+  await prepareRunDirectory(options);
+
+  const model = new CodecModel(config, seed);
+  const discriminators = new DiscriminatorSet(config.training.discriminators, seed + 1);
+  const gan = new GanStep(model, discriminators);
+  const groups = {
+    generator: { parameters: model.parameters, optimizer: gan.generatorOptimizer },
+    discriminators: { parameters: discriminators.parameters, optimizer: gan.discriminatorOptimizer },
+  };
+  let step = 0;
+  if (options.resume) {
+    const checkpoint = await latestCheckpoint(options.out);
+    if (checkpoint !== null) {
+      step = (await loadCheckpoint(checkpoint, groups)).step;
+      log(`resumed ${options.out} at step ${step}`);
+    }
+  }
+
+  const hop = hopLength(config);
+  const cropSamples = Math.max(hop, Math.round((config.training.cropSeconds * config.sampleRate) / hop) * hop);
+  const dataset = await loadDataset(options.data);
+  const loader = new BatchLoader(dataset.utterances, {
+    sampleRate: config.sampleRate,
+    cropSamples,
+    batchSize: config.training.batchSize,
+    seed,
+    epochs: Infinity,
+    startStep: step,
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    log,
+  });
+  const clips = options.validationData === undefined ? [] : await validationClips(options.validationData, config, options.validationClips ?? 8, options.validationSeconds ?? 4);
+
+  let stopRequested = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopRequested) return;
+    stopRequested = true;
+    log(`${signal}: saving a checkpoint after this step`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const usage = new CodeUsageTracker(config.quantizer.codebookSize);
+  const showProgress = options.progress ?? process.stderr.isTTY === true;
+  const bar = showProgress
+    ? new cliProgress.SingleBar({ format: 'train {bar} {value}/{total} steps | ETA {eta_formatted} | {audio_s_per_s} audio-s/s | loss {loss}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(totalSteps, step, { audio_s_per_s: '-', loss: '-' });
+  const save = async () => {
+    await saveCheckpoint(options.out, groups, { step, seed, dataPosition: step, config: config.name });
+  };
+
+  const started = Date.now();
+  let audioSeconds = 0;
+  let windowStart = Date.now();
+  let windowAudio = 0;
+  let stoppedBy: TrainSummary['stoppedBy'] = 'steps';
+  try {
+    for await (const batch of loader) {
+      if (step >= totalSteps) break;
+      const audio = tf.tensor3d(batch.audio, [batch.batchSize, 1, batch.cropSamples]);
+      let metrics: StepMetrics;
+      try {
+        metrics = gan.run(audio);
+      } finally {
+        audio.dispose();
+      }
+      step = metrics.step;
+      const seconds = (batch.batchSize * batch.cropSamples) / config.sampleRate;
+      audioSeconds += seconds;
+      windowAudio += seconds;
+      usage.update(metrics.codes);
+      if (!metrics.applied) log(`step ${step}: gradients were not finite; the step was skipped`);
+      if (step % logEvery === 0 || step === totalSteps) {
+        const elapsed = (Date.now() - windowStart) / 1000;
+        const codeUsage = usage.summary();
+        const record = {
+          type: 'train',
+          step,
+          time: new Date().toISOString(),
+          generator_loss: metrics.generatorLoss,
+          discriminator_loss: metrics.discriminatorLoss,
+          ...Object.fromEntries(Object.entries(metrics.terms).map(([k, v]) => [`loss_${k}`, v])),
+          grad_norm: metrics.generatorGradNorm,
+          discriminator_grad_norm: metrics.discriminatorGradNorm,
+          learning_rate: metrics.learningRate,
+          utilization: codeUsage.utilization,
+          perplexity: codeUsage.perplexity,
+          audio_s_per_s: windowAudio / elapsed,
+          bad_files: loader.stats.badFiles,
+        };
+        await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify(record) + '\n');
+        bar?.update(step, { audio_s_per_s: (windowAudio / elapsed).toFixed(2), loss: metrics.generatorLoss.toFixed(3) });
+        usage.reset();
+        windowStart = Date.now();
+        windowAudio = 0;
+      } else {
+        bar?.update(step);
+      }
+      if (clips.length > 0 && step % validateEvery === 0) {
+        const result = await validate(model, clips, join(options.out, 'validation', `step-${String(step).padStart(8, '0')}`));
+        await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify({ type: 'validation', step, stoi: result.stoi, mel_distance: result.melDistance }) + '\n');
+      }
+      if (stopRequested) {
+        stoppedBy = 'signal';
+        await save();
+        break;
+      }
+      if (step % checkpointEvery === 0 || step >= totalSteps) await save();
+      if (step >= totalSteps) break;
+    }
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await loader.close();
+  }
+  const summary: TrainSummary = {
+    step,
+    stoppedBy,
+    audioSecondsPerSecond: audioSeconds / ((Date.now() - started) / 1000),
+    badFiles: loader.stats.badFiles,
+  };
+  discriminators.dispose();
+  model.dispose();
+  return summary;
+}
