@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { loadOnnxRuntime, onnxRuntimeThreads, type OnnxRuntimeStatus } from './ort/runtime.js';
 import { registerConv1dKernels } from './conv1d.js';
-import { registerOrtKernels, shareIdentity } from './ort/kernels.js';
+import { registerOrtKernels, shareIdentity, sliceFromHeap } from './ort/kernels.js';
 
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm+onnxruntime' | 'wasm' | 'cpu';
 
@@ -175,7 +175,10 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineRep
 
   const onnxConvolutions = chosen === 'wasm+onnxruntime';
   if (onnxConvolutions) registerOrtKernels('wasm', () => active?.onnxConvolutions === true);
-  if (chosen === 'wasm' || chosen === 'wasm+onnxruntime') shareIdentity('wasm');
+  if (chosen === 'wasm' || chosen === 'wasm+onnxruntime') {
+    shareIdentity('wasm');
+    sliceFromHeap('wasm');
+  }
   await tf.ready();
   registerConv1dKernels(tf.getBackend(), () => (active?.onnxConvolutions === true ? 'onnxruntime' : 'composed'));
   active = { backend: chosen, onnxConvolutions };

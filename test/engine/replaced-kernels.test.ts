@@ -1,6 +1,6 @@
 /**
- * The tfjs wasm kernels the engine replaces: Sum (onnxruntime for big inputs)
- * and Identity (shared memory instead of a copy).
+ * The tfjs wasm kernels the engine replaces: Sum (onnxruntime for big inputs),
+ * Identity (shared memory instead of a copy) and Slice (reads the heap in place).
  */
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
@@ -49,5 +49,40 @@ describe('engine: replaced wasm kernels', function () {
     const later = tf.tensor1d([9, 9, 9, 9]); // may reuse freed memory if the clone did not hold it
     expect(Array.from(copy.dataSync())).to.deep.equal([1, 2, 3, 4]);
     tf.dispose([copy, later]);
+  });
+
+  it('Slice returns what plain index arithmetic says, for every rank, run length and dtype', async () => {
+    await initEngine({ backend: 'wasm+onnxruntime' });
+    const rand = mulberry32(21);
+    const pick = (n: number) => Math.floor(rand() * n);
+    for (let trial = 0; trial < 60; trial++) {
+      const rank = 1 + pick(5);
+      const shape = Array.from({ length: rank }, () => 1 + pick(rank > 3 ? 5 : 40));
+      const begin = shape.map((d) => pick(d));
+      // Mostly partial extents, sometimes whole axes (which merge into longer runs) or empty ones.
+      const size = shape.map((d, i) => (rand() < 0.25 ? d - begin[i]! : rand() < 0.05 ? 0 : 1 + pick(d - begin[i]!)));
+      for (const i of shape.keys()) if (size[i] === shape[i]) begin[i] = 0;
+      const count = shape.reduce((a, b) => a * b, 1);
+      const dtype = trial % 3 === 0 ? 'int32' : 'float32';
+      const values = Array.from({ length: count }, (_, i) => (dtype === 'int32' ? i : i + 0.5));
+      const x = tf.tensor(values, shape, dtype);
+      const y = tf.slice(x, begin, size);
+      expect(y.shape).to.deep.equal(size);
+      expect(y.dtype).to.equal(dtype);
+      const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      const expected: number[] = [];
+      const total = size.reduce((a, b) => a * b, 1);
+      for (let n = 0; n < total; n++) {
+        let rest = n;
+        let offset = 0;
+        for (let d = rank - 1; d >= 0; d--) {
+          offset += (begin[d]! + (rest % size[d]!)) * strides[d]!;
+          rest = Math.floor(rest / size[d]!);
+        }
+        expected.push(values[offset]!);
+      }
+      expect(Array.from(y.dataSync()), `shape [${shape}] begin [${begin}] size [${size}]`).to.deep.equal(expected);
+      tf.dispose([x, y]);
+    }
   });
 });

@@ -1,0 +1,107 @@
+/**
+ * npm run bench:train — codec training throughput per preset, discriminators on.
+ *
+ * Each preset trains at its own batch size and crop length, with every
+ * discriminator its config names switched on from the first step, on speech
+ * (the repository's sample, tiled) rather than noise. Reported per preset: the
+ * median step time over the timed steps, audio-seconds per wall-second, and
+ * parameter counts. The last line printed is one JSON object with every figure.
+ *
+ * Flags: --presets a,b   only these presets   --steps N   timed steps (default 5)
+ *        --backend NAME  engine rung (default: the best available)
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import { readWav } from '../src/audio/index.js';
+import { hopLength, loadCodecConfig, presetNames, type CodecConfig } from '../src/codec/config.js';
+import { CodecModel } from '../src/codec/model.js';
+import { initEngine, type BackendName } from '../src/engine/index.js';
+import { DiscriminatorSet, GanStep } from '../src/train/gan-step.js';
+
+interface Args {
+  presets: string[] | null;
+  steps: number;
+  backend: BackendName | 'auto';
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { presets: null, steps: 5, backend: 'auto' };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--presets') args.presets = (argv[++i] ?? '').split(',');
+    else if (argv[i] === '--steps') args.steps = Number(argv[++i]);
+    else if (argv[i] === '--backend') args.backend = argv[++i] as BackendName;
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!(Number.isInteger(args.steps) && args.steps >= 1)) throw new Error('--steps must be a whole number >= 1');
+  return args;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** [batch, 1, crop] of speech: crops of the sample, tiled when it is shorter than a batch needs. */
+function speechBatch(speech: Float32Array, config: CodecConfig): tf.Tensor3D {
+  const hop = hopLength(config);
+  const crop = Math.round((config.training.cropSeconds * config.sampleRate) / hop) * hop;
+  const { batchSize } = config.training;
+  const values = new Float32Array(batchSize * crop);
+  for (let b = 0; b < batchSize; b++) {
+    const start = (b * 7919) % speech.length;
+    for (let t = 0; t < crop; t++) values[b * crop + t] = speech[(start + t) % speech.length]!;
+  }
+  return tf.tensor3d(values, [batchSize, 1, crop]);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const engine = await initEngine({ backend: args.backend });
+const sample = await readWav('samples/speech-16k.wav');
+const names = args.presets ?? (await presetNames());
+const results: Record<string, { audio_s_per_s: number; step_s: number; batch: string; generator_parameters: number; discriminator_parameters: number; discriminators: string[] }> = {};
+for (const name of names) {
+  const preset = await loadCodecConfig(name);
+  // Discriminators on from the first step: the floor is for the full GAN step.
+  const config: CodecConfig = { ...preset, training: { ...preset.training, discriminatorStartStep: 0 } };
+  // The sample is 16 kHz; other rates get it as is (the figure is about compute, not audio).
+  const audio = speechBatch(sample.samples, config);
+  const model = new CodecModel(config, 0);
+  const discriminators = new DiscriminatorSet(config.training.discriminators, 1);
+  const gan = new GanStep(model, discriminators);
+  gan.run(audio); // warm-up: sessions, caches
+  const times: number[] = [];
+  for (let i = 0; i < args.steps; i++) {
+    const start = process.hrtime.bigint();
+    gan.run(audio);
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  const stepSeconds = median(times);
+  const [batch, , crop] = audio.shape;
+  const audioSeconds = (batch * crop) / config.sampleRate;
+  results[name] = {
+    audio_s_per_s: Number((audioSeconds / stepSeconds).toFixed(3)),
+    step_s: Number(stepSeconds.toFixed(3)),
+    batch: `${batch} x ${(crop / config.sampleRate).toFixed(2)} s`,
+    generator_parameters: model.parameters.parameterCount,
+    discriminator_parameters: discriminators.parameters.parameterCount,
+    discriminators: config.training.discriminators,
+  };
+  console.log(
+    `${name.padEnd(22)} ${results[name].audio_s_per_s.toFixed(2)} audio-s/s  ${stepSeconds.toFixed(2)} s/step (batch ${results[name].batch}, ` +
+      `${config.training.discriminators.join(' + ')})  generator ${(model.parameters.parameterCount / 1e6).toFixed(2)} M, ` +
+      `discriminators ${(discriminators.parameters.parameterCount / 1e6).toFixed(2)} M parameters`,
+  );
+  audio.dispose();
+  discriminators.dispose();
+  model.dispose();
+}
+console.log(
+  JSON.stringify({
+    bench: 'train',
+    backend: engine.backend,
+    steps: args.steps,
+    train_audio_s_per_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.audio_s_per_s])),
+    presets: results,
+  }),
+);
