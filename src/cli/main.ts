@@ -118,9 +118,10 @@ function buildProgram(version: string): Command {
     .option('--seed <n>', 'seed of the initial weights and the data order', '0')
     .option('--workers <n>', 'data loader worker threads')
     .option('--no-progress', 'no progress bar')
-    .action(async (options: import('./train.js').TrainCommandOptions) => {
+    .action(async (options: import('./train.js').TrainCommandOptions, command: Command) => {
       const { trainCommand } = await import('./train.js');
-      process.stdout.write(await trainCommand(options));
+      const globals = command.optsWithGlobals<{ backend?: BackendName | 'auto' }>();
+      process.stdout.write(await trainCommand(options, globals.backend));
     });
 
   const data = program.command('data').description('datasets named by data specs: libritts:PATH[?subset=A,B], dir:PATH, manifest:PATH');

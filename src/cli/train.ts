@@ -2,6 +2,7 @@
  * `simvq-audio train`: trains a codec preset on a data spec, resumably.
  */
 import { loadCodecConfig } from '../codec/config.js';
+import { initEngine, type BackendName } from '../engine/index.js';
 import { InputError } from '../errors.js';
 import { train, type TrainSummary } from '../train/trainer.js';
 
@@ -26,8 +27,9 @@ function positiveInteger(value: string, option: string, minimum = 1): number {
   return n;
 }
 
-export async function trainCommand(options: TrainCommandOptions): Promise<string> {
+export async function trainCommand(options: TrainCommandOptions, backend: BackendName | 'auto' | undefined): Promise<string> {
   const config = await loadCodecConfig(options.preset);
+  await initEngine(backend === undefined ? {} : { backend });
   const summary: TrainSummary = await train({
     config,
     data: options.data,
