@@ -140,7 +140,7 @@ async function writePlots(
   if (best !== null) panels.push({ id: best.system, label: `${best.label} (best baseline by STOI)` });
   const present = panels.filter((p) => input.audio.has(p.id));
   if (present.length > 1) {
-    await writeChartPng(join(out, PLOT_FILES.spectrograms), spectrogramChart(present, input));
+    await writeChartPng(join(out, PLOT_FILES.spectrograms), spectrogramChart(present, input.audio, input.sampleRate));
   }
 
   if (input.usage.length > 0) await writeChartPng(join(out, PLOT_FILES.codeUsage), codeUsageChart(input.usage));
@@ -179,16 +179,16 @@ function qualityChart(systems: SystemSummary[], withUtmos: boolean): ChartSpec {
  * pixel per frame and band) placed by an `image` mark on real time/band axes.
  * All panels share one colour range: 80 dB down from the loudest cell of the original.
  */
-function spectrogramChart(panels: Array<{ id: string; label: string }>, input: ReportPlotsInput): ChartSpec {
+export function spectrogramChart(panels: Array<{ id: string; label: string }>, clips: ReadonlyMap<string, Float32Array>, sampleRate: number): ChartSpec {
   const nMels = 80;
-  const nFft = input.sampleRate >= 16_000 ? 1024 : 512;
+  const nFft = sampleRate >= 16_000 ? 1024 : 512;
   const spectra = panels.map(({ id, label }) => {
-    const audio = input.audio.get(id)!;
+    const audio = clips.get(id)!;
     // About 400 frames across whatever the duration; at least a 64-sample hop.
     const hop = Math.max(64, Math.ceil(audio.length / 400));
-    const spec = logMelSpectrogram(audio, { sampleRate: input.sampleRate, nFft, hopLength: hop, nMels, power: 2, logFloor: 1e-12 });
+    const spec = logMelSpectrogram(audio, { sampleRate, nFft, hopLength: hop, nMels, power: 2, logFloor: 1e-12 });
     const dB = spec.data.map((v) => (10 * v) / Math.LN10);
-    return { label, dB, frames: spec.frames, seconds: audio.length / input.sampleRate };
+    return { label, dB, frames: spec.frames, seconds: audio.length / sampleRate };
   });
   const ceiling = spectra[0].dB.reduce((a, b) => Math.max(a, b), -Infinity);
   const values = spectra.map(({ label, dB, frames, seconds }) => ({

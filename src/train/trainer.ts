@@ -4,7 +4,7 @@
  *   RUN/config.json            the codec config (a resumed run must match it)
  *   RUN/metrics.jsonl          one JSON object per logged step and per validation
  *   RUN/checkpoints/           see ./checkpoint.ts; written every N steps and on SIGINT/SIGTERM
- *   RUN/validation/step-N/     reconstructions (WAV) and spectrogram PNGs of fixed clips
+ *   RUN/validation/step-N/     each fixed clip decoded (WAV) beside its original as spectrograms (PNG)
  *
  * Resuming restores parameters, both optimisers and the data position, so the
  * run continues with the same batches and the same losses as if never stopped.
@@ -21,6 +21,8 @@ import { CodecModel } from '../codec/model.js';
 import { BatchLoader, loadDataset } from '../datasets/index.js';
 import { InputError } from '../errors.js';
 import { multiScaleMelDistance, stoi } from '../eval/index.js';
+import { spectrogramChart } from '../eval/report.js';
+import { writeChartPng } from '../plot/index.js';
 import { CodeUsageTracker } from '../quantizers/metrics.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
@@ -108,6 +110,9 @@ async function validate(model: CodecModel, clips: readonly Float32Array[], direc
     stoiSum += stoi(clip, decoded, model.config.sampleRate);
     melSum += multiScaleMelDistance(clip, decoded, model.config.sampleRate);
     await writeWav(join(directory, `clip-${i}.wav`), decoded, model.config.sampleRate, { format: 'float32', force: true });
+    const panels = [{ id: 'original', label: `clip ${i}: original` }, { id: 'decoded', label: `clip ${i}: decoded` }];
+    const audio = new Map([['original', clip], ['decoded', decoded]]);
+    await writeChartPng(join(directory, `clip-${i}.png`), spectrogramChart(panels, audio, model.config.sampleRate));
   }
   return { stoi: stoiSum / clips.length, melDistance: melSum / clips.length };
 }

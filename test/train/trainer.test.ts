@@ -113,6 +113,17 @@ describe('codec training', function () {
         else expect(r.discriminator_loss).to.be.closeTo(s.discriminator_loss, 1e-5 * Math.abs(s.discriminator_loss));
       });
 
+      // Validation: each clip decoded as WAV and drawn beside its original, scores logged.
+      const validated = join(scratch, 'validated');
+      await train({ config: tinyConfig(), data: `dir:${join(scratch, 'data')}`, validationData: `dir:${join(scratch, 'data')}`, validationClips: 2, validationSeconds: 0.7, validateEvery: 2, out: validated, resume: false, steps: 2, workers: 0, progress: false, log: () => undefined });
+      const validation = readFileSync(join(validated, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; stoi?: number; mel_distance?: number }).filter((r) => r.type === 'validation');
+      expect(validation).to.have.length(1);
+      expect(validation[0]!.stoi).to.be.within(-1, 1);
+      expect(validation[0]!.mel_distance).to.be.above(0);
+      for (const file of ['clip-0.wav', 'clip-0.png', 'clip-1.wav', 'clip-1.png']) {
+        expect(readFileSync(join(validated, 'validation', 'step-00000002', file)).length, file).to.be.above(1000);
+      }
+
       // A finished run directory is not reused without --resume.
       let message = '';
       await train({ config: tinyConfig(), data: `dir:${join(scratch, 'data')}`, out: join(scratch, 'plain-straight'), resume: false, steps: 6, workers: 0, progress: false }).catch((e: Error) => (message = e.message));
