@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { hannWindow } from '../audio/stft.js';
-import { melFilterbank, type MelNorm, type MelScale } from '../audio/mel.js';
+import { melFilterbank, type MelFilterbankOptions } from '../audio/mel.js';
 import { conv1d } from '../engine/index.js';
 
 export interface StftConvOptions {
@@ -150,15 +150,8 @@ export function stftMagnitude(audio: tf.Tensor3D, options: StftConvOptions, floo
   return tf.sqrt(tf.maximum(stftPower(audio, options), floor)) as tf.Tensor3D;
 }
 
-export interface MelBasisOptions {
-  sampleRate: number;
-  nFft: number;
-  nMels: number;
-  fMin?: number;
-  fMax?: number;
-  scale?: MelScale;
-  norm?: MelNorm;
-}
+/** As the filterbank's own options (src/audio/mel.ts). */
+export type MelBasisOptions = MelFilterbankOptions;
 
 const melCache = new Map<string, tf.Tensor3D>();
 

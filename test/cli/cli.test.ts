@@ -2,54 +2,24 @@
  * The `simvq-audio` command, run as users run it: `node bin/simvq-audio.js ...`
  * against the compiled dist/ (npm test builds first).
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
-// dist/test/cli/cli.test.js → the repository root
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = join(root, 'bin', 'simvq-audio.js');
+import { cliScript, expectOneLineError, repositoryRoot, runCli } from '../helpers/cli.js';
+
+const root = repositoryRoot;
+const bin = cliScript;
 const sample = join('samples', 'speech-16k.wav');
 const rungNames = ['tfjs-node-gpu', 'tfjs-node', 'wasm+onnxruntime', 'wasm', 'cpu'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}, script = bin): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of ['SIMVQ_BACKEND', 'SIMVQ_DEBUG']) {
-    if (!(name in env)) delete childEnv[name];
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: root, env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 /** stderr as lines, without the final newline. */
 function lines(text: string): string[] {
   return text.replace(/\n$/, '').split('\n');
-}
-
-function expectOneLineError(result: Run, ...mentions: string[]): void {
-  expect(result.code, result.stderr).to.equal(2);
-  expect(result.stdout).to.equal('');
-  const errorLines = lines(result.stderr);
-  expect(errorLines, result.stderr).to.have.length(1);
-  expect(errorLines[0]).to.match(/^simvq-audio: /);
-  for (const mention of mentions) expect(errorLines[0]).to.include(mention);
 }
 
 describe('simvq-audio CLI', function () {

@@ -2,46 +2,18 @@
  * The dataset commands as users run them: `node bin/simvq-audio.js data inspect ...`,
  * `corpus build ...`, `corpus devset ...`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
+
+import { expectOneLineError, runCli } from '../helpers/cli.js';
 
 import { loadDataset } from '../../src/datasets/index.js';
 import { nanWav, truncatedWav, writeLibriTTSFixture } from './fixtures.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = join(root, 'bin', 'simvq-audio.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SIMVQ_DEBUG: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function expectOneLineError(result: Run, ...mentions: string[]): void {
-  expect(result.code, result.stderr).to.equal(2);
-  expect(result.stdout).to.equal('');
-  const lines = result.stderr.replace(/\n$/, '').split('\n');
-  expect(lines, result.stderr).to.have.length(1);
-  expect(lines[0]).to.match(/^simvq-audio: /);
-  for (const mention of mentions) expect(lines[0]).to.include(mention);
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, env);
 
 function lastJsonLine(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');

@@ -1,11 +1,11 @@
 /** `simvq-audio eval` as users run it: bad input is one line naming the file, exit 2, and no report. */
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
+
+import { runCli } from '../helpers/cli.js';
 
 import { encodeWav } from '../../src/audio/index.js';
 import type { EvalReport } from '../../src/eval/index.js';
@@ -13,22 +13,7 @@ import { OnnxGraphBuilder } from '../../src/onnx/index.js';
 import { SPEECH_PATH } from './signals.js';
 import { codecToolsAvailable } from './tools.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = join(root, 'bin', 'simvq-audio.js');
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env['SIMVQ_DEBUG'];
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runCli(args);
 
 describe('simvq-audio eval', function () {
   this.timeout(60_000);

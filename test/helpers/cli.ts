@@ -1,0 +1,50 @@
+/**
+ * Running the `simvq-audio` command in tests as users run it: `node
+ * bin/simvq-audio.js ...` from the repository root, against the compiled dist/.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { expect } from 'chai';
+
+/** The repository root (dist/test/helpers/cli.js is three levels below it). */
+export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const cliScript = join(repositoryRoot, 'bin', 'simvq-audio.js');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI with `args`. SIMVQ_BACKEND and SIMVQ_DEBUG from the test's own
+ * environment are dropped unless `env` sets them, so a developer's settings do
+ * not change what a test sees.
+ */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, script = cliScript): Promise<CliRun> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const name of ['SIMVQ_BACKEND', 'SIMVQ_DEBUG']) {
+    if (!(name in env)) delete childEnv[name];
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: repositoryRoot, env: childEnv });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Exit 2, nothing on stdout, one stderr line `simvq-audio: ...` mentioning each of `mentions`. */
+export function expectOneLineError(result: CliRun, ...mentions: string[]): void {
+  expect(result.code, result.stderr).to.equal(2);
+  expect(result.stdout).to.equal('');
+  const lines = result.stderr.replace(/\n$/, '').split('\n');
+  expect(lines, result.stderr).to.have.length(1);
+  expect(lines[0]).to.match(/^simvq-audio: /);
+  for (const mention of mentions) expect(lines[0]).to.include(mention);
+}
