@@ -28,6 +28,13 @@ export interface SeanetEncoderConfig {
   compress: number;
   /** LSTM layers at the bottleneck (EnCodec: 2); 0 for none. */
   lstmLayers: number;
+  /**
+   * Layer-normalise each latent frame over its channels (learned scale and
+   * shift) before the quantizer: the untrained encoder's latents are far smaller
+   * than the codes, and a nearest-code search at that scale is decided by the
+   * codes' norms, not by the input.
+   */
+  normalizeLatents: boolean;
 }
 
 export interface SeanetDecoderConfig {
@@ -151,8 +158,9 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
     encoder: {
       type: 'object',
       additionalProperties: false,
-      required: ['channels', 'strides', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers'],
+      required: ['channels', 'strides', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers', 'normalizeLatents'],
       properties: {
+        normalizeLatents: { type: 'boolean' },
         channels: positiveInt,
         strides: intList,
         dilations: intList,

@@ -4,7 +4,7 @@
  * (dilations 1, 3, 9; Zeghidour et al. 2021):
  *
  *   encoder: conv k7 → [residual units → ELU → strided conv (k = 2s), channels ×2] per stride
- *            → LSTM (optional) → ELU → conv k7 to the latent dimension
+ *            → LSTM (optional) → ELU → conv k7 to the latent dimension → layer norm (optional)
  *   decoder: conv k7 → LSTM (optional) → [ELU → transposed conv (k = 2s), channels ÷2
  *            → residual units] per stride, reversed → ELU → conv k7 to one channel
  *
@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { OnnxGraphBuilder } from '../onnx/index.js';
-import { Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
+import { ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import type { SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
 
@@ -45,6 +45,7 @@ export class SeanetEncoder {
   private readonly blocks: { units: ResidualUnit[]; down: Conv1dLayer }[] = [];
   private readonly lstm: Lstm | null;
   private readonly output: Conv1dLayer;
+  private readonly latentNorm: ChannelLayerNorm | null;
 
   constructor(scope: ParameterScope, config: SeanetEncoderConfig, latentDim: number, causal: boolean) {
     this.hop = config.strides.reduce((a, b) => a * b, 1);
@@ -61,6 +62,7 @@ export class SeanetEncoder {
     });
     this.lstm = config.lstmLayers > 0 ? new Lstm(scope.child('lstm'), channels, config.lstmLayers) : null;
     this.output = new Conv1dLayer(scope.child('output'), { inChannels: channels, outChannels: latentDim, kernelSize: config.kernelSize, causal });
+    this.latentNorm = config.normalizeLatents ? new ChannelLayerNorm(scope.child('latent_norm'), latentDim) : null;
   }
 
   apply(audio: tf.Tensor3D): tf.Tensor3D {
@@ -70,7 +72,8 @@ export class SeanetEncoder {
       h = down.apply(tf.elu(h));
     }
     if (this.lstm !== null) h = this.lstm.apply(h);
-    return this.output.apply(tf.elu(h));
+    const latents = this.output.apply(tf.elu(h));
+    return this.latentNorm === null ? latents : this.latentNorm.apply(latents);
   }
 
   /** Emits the encoder: audio [B, 1, T] → returned name, latents [B, d, T/hop]. */
@@ -81,7 +84,8 @@ export class SeanetEncoder {
       h = down.exportOnnx(g, emit(g, 'Elu', [h]));
     }
     if (this.lstm !== null) h = this.lstm.exportOnnx(g, h);
-    return this.output.exportOnnx(g, emit(g, 'Elu', [h]));
+    const latents = this.output.exportOnnx(g, emit(g, 'Elu', [h]));
+    return this.latentNorm === null ? latents : this.latentNorm.exportOnnx(g, latents);
   }
 }
 

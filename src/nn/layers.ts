@@ -10,7 +10,10 @@
  *
  * Weight normalisation (Salimans & Kingma 2016) as PyTorch's weight_norm with
  * dim 0: w = g · v / ‖v‖, the norm over every axis but the first. Initial weights
- * follow PyTorch's convolution default, U(±1/√fan_in), with g = ‖v‖.
+ * follow PyTorch's convolution default, U(±1/√fan_in), with g = ‖v‖. Biases start
+ * at zero, not at PyTorch's U(±1/√fan_in): with random biases an untrained
+ * encoder's output is mostly a constant offset (speech at −21 dBFS moved the
+ * latents by ~3 % of their norm), which sends every frame to the same code.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -92,7 +95,7 @@ export class Conv1dLayer {
     this.padding = this.causal ? [total, 0] : [total - (total >> 1), total >> 1];
     const fanIn = this.inChannels * this.kernelSize;
     this.weight = createWeight(scope, [this.outChannels, this.inChannels, this.kernelSize], fanIn, options.weightNorm ?? true);
-    this.bias = (options.bias ?? true) ? scope.uniform('bias', [this.outChannels], 1 / Math.sqrt(fanIn)) : null;
+    this.bias = (options.bias ?? true) ? scope.constant('bias', [this.outChannels], 0) : null;
   }
 
   /** The weight as used, [Cout, Cin, K] (after weight normalisation). */
@@ -154,7 +157,7 @@ export class ConvTranspose1dLayer {
     // PyTorch's ConvTranspose1d: weight [Cin, Cout, K], fan-in computed from weight.size(1)·K.
     const fanIn = this.outChannels * this.kernelSize;
     this.weight = createWeight(scope, [this.inChannels, this.outChannels, this.kernelSize], fanIn, options.weightNorm ?? true);
-    this.bias = (options.bias ?? true) ? scope.uniform('bias', [this.outChannels], 1 / Math.sqrt(fanIn)) : null;
+    this.bias = (options.bias ?? true) ? scope.constant('bias', [this.outChannels], 0) : null;
   }
 
   /** The weight as used, [Cin, Cout, K]. */

@@ -20,7 +20,7 @@ function tinyConfig(causal: boolean): CodecConfig {
     sampleRate: 16000,
     causal,
     latentDim: 8,
-    encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 },
+    encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1, normalizeLatents: true },
     quantizer: { method: 'simvq', codebookSize: 64, beta: 0.25, seed: 0 },
     decoder: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
@@ -49,6 +49,19 @@ describe('codec generator', function () {
     const libritts = await loadCodecConfig('libritts-24k-0.9kbps');
     expect([libritts.sampleRate, hopLength(libritts), libritts.quantizer.codebookSize, libritts.latentDim, bitrate(libritts)]).to.deep.equal([24000, 320, 4096, 512, 900]);
     expect(libritts.decoder.type).to.equal('vocos');
+  });
+
+  it('an untrained speech preset sends speech frames to many codes, not one', async () => {
+    // Before zero biases and latent normalisation, 200 frames of this sample met 5 codes,
+    // and a training run collapsed onto one code within 200 steps.
+    const { CodecModel } = await import('../../src/codec/model.js');
+    const { readWav } = await import('../../src/audio/index.js');
+    const model = new CodecModel(await loadCodecConfig('speech-16k-0.9kbps'), 0);
+    const speech = (await readWav('samples/speech-16k.wav')).samples;
+    const codes = model.encode(tf.tensor3d(speech.subarray(0, 64000), [1, 1, 64000])).dataSync();
+    expect(codes.length).to.equal(200);
+    expect(new Set(codes).size).to.be.at.least(150);
+    model.dispose();
   });
 
   it('refuses configs that break a rule the schema cannot say', () => {
