@@ -29,10 +29,12 @@ export interface SeanetEncoderConfig {
   /** LSTM layers at the bottleneck (EnCodec: 2); 0 for none. */
   lstmLayers: number;
   /**
-   * Layer-normalise each latent frame over its channels (learned scale and
-   * shift) before the quantizer: the untrained encoder's latents are far smaller
-   * than the codes, and a nearest-code search at that scale is decided by the
-   * codes' norms, not by the input.
+   * Normalise each latent frame over its channels (zero mean, unit RMS, no
+   * learned scale) before the quantizer. The untrained encoder's latents are far
+   * smaller than the codes, and a nearest-code search at that scale is decided
+   * by the codes' norms, not by the input; with a learned scale, the quantizer
+   * loss shrinks the latents back there. Fixed at unit RMS, the codebook (W)
+   * must come to the latents instead.
    */
   normalizeLatents: boolean;
 }

@@ -62,7 +62,8 @@ export class SeanetEncoder {
     });
     this.lstm = config.lstmLayers > 0 ? new Lstm(scope.child('lstm'), channels, config.lstmLayers) : null;
     this.output = new Conv1dLayer(scope.child('output'), { inChannels: channels, outChannels: latentDim, kernelSize: config.kernelSize, causal });
-    this.latentNorm = config.normalizeLatents ? new ChannelLayerNorm(scope.child('latent_norm'), latentDim) : null;
+    // No learned scale: with one, the quantizer loss shrinks the latents back to where the search collapses.
+    this.latentNorm = config.normalizeLatents ? new ChannelLayerNorm(scope.child('latent_norm'), latentDim, { affine: false }) : null;
   }
 
   apply(audio: tf.Tensor3D): tf.Tensor3D {

@@ -190,14 +190,13 @@ export class ConvTranspose1dLayer {
 export class ChannelLayerNorm {
   readonly channels: number;
   readonly epsilon: number;
-  private readonly scale: tf.Variable;
-  private readonly shift: tf.Variable;
+  /** Learned per-channel scale and shift; null when the layer only normalises. */
+  private readonly affine: { scale: tf.Variable; shift: tf.Variable } | null;
 
-  constructor(scope: ParameterScope, channels: number, epsilon = 1e-6) {
+  constructor(scope: ParameterScope, channels: number, options: { epsilon?: number; affine?: boolean } = {}) {
     this.channels = channels;
-    this.epsilon = epsilon;
-    this.scale = scope.constant('weight', [channels], 1);
-    this.shift = scope.constant('bias', [channels], 0);
+    this.epsilon = options.epsilon ?? 1e-6;
+    this.affine = (options.affine ?? true) ? { scale: scope.constant('weight', [channels], 1), shift: scope.constant('bias', [channels], 0) } : null;
   }
 
   exportOnnx(g: OnnxGraphBuilder, input: string): string {
@@ -206,16 +205,20 @@ export class ChannelLayerNorm {
     const centred = emit(g, 'Sub', [input, mean]);
     const variance = emit(g, 'ReduceMean', [emit(g, 'Mul', [centred, centred])], axes);
     const std = emit(g, 'Sqrt', [emit(g, 'Add', [variance, g.addConstant('eps', 'float32', [this.epsilon], [])])]);
+    const normalised = emit(g, 'Div', [centred, std]);
+    if (this.affine === null) return normalised;
     const column = (prefix: string, v: tf.Variable) => addWeight(g, prefix, tf.tidy(() => v.reshape([this.channels, 1])));
-    return emit(g, 'Add', [emit(g, 'Mul', [emit(g, 'Div', [centred, std]), column('ln_scale', this.scale)]), column('ln_shift', this.shift)]);
+    return emit(g, 'Add', [emit(g, 'Mul', [normalised, column('ln_scale', this.affine.scale)]), column('ln_shift', this.affine.shift)]);
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
     const mean = tf.mean(x, 1, true);
     const centred = x.sub(mean);
     const variance = tf.mean(tf.square(centred), 1, true);
-    const normalised = centred.mul(tf.rsqrt(variance.add(this.epsilon)));
-    return normalised.mul(this.scale.reshape([1, this.channels, 1])).add(this.shift.reshape([1, this.channels, 1])) as tf.Tensor3D;
+    const normalised = centred.mul(tf.rsqrt(variance.add(this.epsilon))) as tf.Tensor3D;
+    if (this.affine === null) return normalised;
+    const column = (v: tf.Variable) => v.reshape([1, this.channels, 1]);
+    return normalised.mul(column(this.affine.scale)).add(column(this.affine.shift)) as tf.Tensor3D;
   }
 }
 
