@@ -72,6 +72,8 @@ export interface QuantizerConfig {
   beta: number;
   /** Seed of SimVQ's frozen random codebook C. */
   seed: number;
+  /** SimVQ only: search and quantize on the unit sphere (see src/quantizers/simvq.ts). */
+  normalized: boolean;
 }
 
 export interface LossWeights {
@@ -175,8 +177,9 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
     quantizer: {
       type: 'object',
       additionalProperties: false,
-      required: ['method', 'codebookSize', 'beta', 'seed'],
+      required: ['method', 'codebookSize', 'beta', 'seed', 'normalized'],
       properties: {
+        normalized: { type: 'boolean' },
         method: { type: 'string', enum: ['simvq', 'simvq-train-c', 'vq', 'vq-ema'] },
         codebookSize: { type: 'integer', minimum: 2, maximum: 262144 },
         beta: weight,
@@ -249,6 +252,7 @@ export function parseCodecConfig(value: unknown, source: string): CodecConfig {
     const { nFft } = config.decoder;
     if (nFft % 2 !== 0 || nFft < hop) throw fail(`decoder.nFft must be even and at least the hop (${hop}), got ${nFft}`);
   }
+  if (config.quantizer.normalized && !config.quantizer.method.startsWith('simvq')) throw fail('quantizer.normalized applies to SimVQ only');
   if (config.training.warmupSteps >= config.training.totalSteps) throw fail('training.warmupSteps must be below training.totalSteps');
   if (config.encoder.channels % config.encoder.compress !== 0) throw fail('encoder.channels must be divisible by encoder.compress');
   return config;

@@ -37,9 +37,9 @@ export function createQuantizer(config: QuantizerConfig, dim: number): Bottlenec
   const common = { codebookSize: config.codebookSize, dim, seed: config.seed, beta: config.beta };
   switch (config.method) {
     case 'simvq':
-      return new SimVQ(common);
+      return new SimVQ({ ...common, normalized: config.normalized });
     case 'simvq-train-c':
-      return new SimVQ({ ...common, trainableBasis: true });
+      return new SimVQ({ ...common, normalized: config.normalized, trainableBasis: true });
     case 'vq':
       return new VectorQuantizer(common);
     case 'vq-ema':

@@ -63,6 +63,14 @@ export interface SimVQOptions {
   bias?: boolean;
   /** Train C too (the paper's ablation). Default false. */
   trainableBasis?: boolean;
+  /**
+   * Search and quantize on the unit sphere: latents and the codes C·W + b are
+   * l2-normalised, so the nearest code is the one at the smallest angle (as
+   * ViT-VQGAN's and DAC's normalised codes; Yu et al. 2021). Without it, when
+   * latents and codes differ much in scale the search is decided by the codes'
+   * norms, and a few codes take every frame. Default false (the paper's SimVQ).
+   */
+  normalized?: boolean;
   /** Score-block size of the matmul search, in elements (see ./search.ts). */
   blockElements?: number;
   /** Nearest-code search: 'matmul' (default) or 'kd-tree' (exact, for d <= 16). */
@@ -78,6 +86,7 @@ export interface SimVQConfig {
   beta: number;
   bias: boolean;
   trainableBasis: boolean;
+  normalized: boolean;
 }
 
 /** Seed stream for W's initial value, apart from C's. */
@@ -99,6 +108,11 @@ export function simvqBasis(codebookSize: number, dim: number, seed: number, init
     return values;
   }
   throw new InputError('SimVQ', `init must be 'gaussian' or 'uniform', got ${String(init)}`);
+}
+
+/** Each row divided by its l2 norm (a tiny floor keeps an all-zero row finite). */
+function unitRows(rows: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(rows, tf.sqrt(tf.add(tf.sum(tf.square(rows), 1, true), 1e-12))) as tf.Tensor2D;
 }
 
 export class SimVQ implements Quantizer {
@@ -127,7 +141,7 @@ export class SimVQ implements Quantizer {
     this.dim = dim;
     this.blockElements = options.blockElements;
     this.searchMethod = checkSearch(options.search, dim, who);
-    this.config = { codebookSize, dim, seed, init, beta, bias: options.bias ?? true, trainableBasis: options.trainableBasis ?? false };
+    this.config = { codebookSize, dim, seed, init, beta, bias: options.bias ?? true, trainableBasis: options.trainableBasis ?? false, normalized: options.normalized ?? false };
     const basisValues = simvqBasis(codebookSize, dim, seed, init);
     // Variables made inside tidy: it disposes the initial-value tensors, not the variables.
     this.basis = this.config.trainableBasis ? tf.tidy(() => tf.variable(tf.tensor2d(basisValues, [codebookSize, dim]), true)) : tf.tensor2d(basisValues, [codebookSize, dim]);
@@ -148,10 +162,16 @@ export class SimVQ implements Quantizer {
     return vars;
   }
 
-  /** CW + b for rows of C: the effective codes. */
+  /** CW + b for rows of C: the effective codes (on the unit sphere when `normalized`). */
   private project(basisRows: tf.Tensor2D): tf.Tensor2D {
     const projected: tf.Tensor2D = tf.matMul(basisRows, this.projection);
-    return this.projectionBias ? (tf.add(projected, this.projectionBias) as tf.Tensor2D) : projected;
+    const codes = this.projectionBias ? (tf.add(projected, this.projectionBias) as tf.Tensor2D) : projected;
+    return this.config.normalized ? unitRows(codes) : codes;
+  }
+
+  /** Latent rows as the search sees them: l2-normalised when `normalized`. */
+  private searchRows(rows: tf.Tensor2D): tf.Tensor2D {
+    return this.config.normalized ? unitRows(rows) : rows;
   }
 
   codebook(): tf.Tensor2D {
@@ -163,7 +183,8 @@ export class SimVQ implements Quantizer {
     // W changes after this step: the inference cache would be stale.
     this.dropInferenceCache();
     return tf.tidy(() => {
-      const { rows, restore, indexShape } = toRows(z, this.dim, 'SimVQ');
+      const { rows: latentRows, restore, indexShape } = toRows(z, this.dim, 'SimVQ');
+      const rows = this.searchRows(latentRows);
       const flatIds = untaped(() => {
         const codebook = this.codebook(); // CW once per step
         const index = buildCodeIndex(codebook, this.searchMethod, this.searchOptions());
@@ -186,7 +207,7 @@ export class SimVQ implements Quantizer {
     return tf.tidy(() => {
       const { rows, indexShape } = toRows(z, this.dim, 'SimVQ');
       checkFinite(rows, 'SimVQ');
-      return tf.reshape(index.nearest(rows), indexShape);
+      return tf.reshape(index.nearest(this.searchRows(rows)), indexShape);
     });
   }
 

@@ -21,7 +21,7 @@ function tinyConfig(causal: boolean): CodecConfig {
     causal,
     latentDim: 8,
     encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1, normalizeLatents: true },
-    quantizer: { method: 'simvq', codebookSize: 64, beta: 0.25, seed: 0 },
+    quantizer: { method: 'simvq', codebookSize: 64, beta: 0.25, seed: 0, normalized: true },
     decoder: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
       batchSize: 2, cropSeconds: 0.05, learningRate: 1e-3, betas: [0.5, 0.9], weightDecay: 0, warmupSteps: 0, totalSteps: 10,

@@ -55,6 +55,33 @@ describe('quantizers: SimVQ', function () {
     z.dispose();
   });
 
+  it('normalized: searches by angle, quantizes to unit vectors, and still trains W', () => {
+    const q = new SimVQ({ codebookSize: 256, dim: 8, seed: 4, normalized: true });
+    // Latents far smaller than the codes: by distance a few low-norm codes would take them all.
+    const z = tf.mul(tf.randomNormal([200, 8], 0, 1, 'float32', 6), 0.01) as tf.Tensor2D;
+    const norms = (t: tf.Tensor) => Array.from(tf.sqrt(tf.sum(tf.square(t), 1)).dataSync());
+    for (const n of norms(q.codebook())) expect(n).to.be.closeTo(1, 1e-5);
+    const out = q.forward(z);
+    for (const n of norms(out.quantized)) expect(n).to.be.closeTo(1, 1e-5);
+    expect(new Set(out.indices.dataSync()).size).to.be.greaterThan(100);
+    const plain = new SimVQ({ codebookSize: 256, dim: 8, seed: 4 });
+    expect(new Set(plain.encode(z).dataSync()).size).to.be.below(20);
+    // The nearest code is the one at the smallest angle: the largest cosine.
+    const codebook = q.codebook().arraySync();
+    const ids = q.encode(z).dataSync();
+    const rows = z.arraySync();
+    for (let i = 0; i < 20; i++) {
+      const cosines = codebook.map((c) => c.reduce((sum, v, j) => sum + v * rows[i]![j]!, 0));
+      expect(ids[i]).to.equal(cosines.indexOf(Math.max(...cosines)));
+    }
+    const { grads, value } = tf.variableGrads(() => q.forward(z).loss, q.trainableVariables);
+    expect(tf.norm(grads[q.projection.name]!).dataSync()[0]).to.be.greaterThan(0);
+    tf.dispose([value, out.quantized, out.indices, out.loss, ...Object.values(grads)]);
+    q.dispose();
+    plain.dispose();
+    z.dispose();
+  });
+
   it('with trainableBasis, C is a variable and does get gradient (the paper ablation)', () => {
     const q = new SimVQ({ codebookSize: 64, dim: 8, seed: 3, trainableBasis: true });
     const z = tf.randomNormal([32, 8], 0, 1, 'float32', 5) as tf.Tensor2D;
