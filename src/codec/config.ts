@@ -97,6 +97,11 @@ export interface TrainingConfig {
   lossWeights: LossWeights;
   /** Step at which the discriminators start (adversarial and feature-matching terms). */
   discriminatorStartStep: number;
+  /**
+   * Steps before this one train as a plain autoencoder: the decoder gets the
+   * latents, not their codes (the codebook still trains). 0: quantize from the start.
+   */
+  quantizerStartStep: number;
   /** Which discriminators train against the generator: multi-period (HiFi-GAN) and/or multi-scale STFT (EnCodec). */
   discriminators: ('mpd' | 'msstftd')[];
 }
@@ -196,7 +201,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
       additionalProperties: false,
       required: [
         'batchSize', 'cropSeconds', 'learningRate', 'betas', 'weightDecay', 'warmupSteps', 'totalSteps',
-        'maxGradNorm', 'lossWeights', 'discriminatorStartStep', 'discriminators',
+        'maxGradNorm', 'lossWeights', 'discriminatorStartStep', 'quantizerStartStep', 'discriminators',
       ],
       properties: {
         batchSize: positiveInt,
@@ -229,6 +234,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
           },
         },
         discriminatorStartStep: { type: 'integer', minimum: 0 },
+        quantizerStartStep: { type: 'integer', minimum: 0 },
         discriminators: { type: 'array', items: { type: 'string', enum: ['mpd', 'msstftd'] }, uniqueItems: true },
       },
     },

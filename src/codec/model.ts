@@ -47,6 +47,11 @@ export function createQuantizer(config: QuantizerConfig, dim: number): Bottlenec
   }
 }
 
+/** Each frame of [B, d, F] divided by its l2 norm over d. */
+function unitFrames(latents: tf.Tensor3D): tf.Tensor3D {
+  return tf.div(latents, tf.sqrt(tf.add(tf.sum(tf.square(latents), 1, true), 1e-12))) as tf.Tensor3D;
+}
+
 export interface CodecForward {
   reconstruction: tf.Tensor3D;
   /** int32 [B, F]. */
@@ -93,11 +98,19 @@ export class CodecModel {
   }
 
   /** The whole path with gradients: call inside the optimiser's loss function. */
-  forward(audio: tf.Tensor3D, options: { training?: boolean } = {}): CodecForward {
+  /**
+   * The whole path with gradients: call inside the optimiser's loss function.
+   * `bypassQuantizer` hands the decoder the latents themselves (unit-normalised
+   * per frame when the quantizer searches on the unit sphere, so the decoder
+   * sees the same scale either way); the quantizer still runs, so its codes are
+   * counted and its codebook learns where the latents are.
+   */
+  forward(audio: tf.Tensor3D, options: { training?: boolean; bypassQuantizer?: boolean } = {}): CodecForward {
     this.checkAudio(audio);
     const latents = this.encoder.apply(audio);
     const { quantized, indices, loss } = this.quantizer.forward(latents, { training: options.training ?? true });
-    return { reconstruction: this.decoder.apply(quantized as tf.Tensor3D), codes: indices as tf.Tensor2D, quantizerLoss: loss };
+    const decoderInput = options.bypassQuantizer === true ? (this.config.quantizer.normalized ? unitFrames(latents) : latents) : (quantized as tf.Tensor3D);
+    return { reconstruction: this.decoder.apply(decoderInput), codes: indices as tf.Tensor2D, quantizerLoss: loss };
   }
 
   /** Audio [B, 1, T] → codes [B, T/hop] (int32). */

@@ -9,11 +9,13 @@
  * A causal stack therefore never looks ahead, and lengths stay multiples of the hop.
  *
  * Weight normalisation (Salimans & Kingma 2016) as PyTorch's weight_norm with
- * dim 0: w = g · v / ‖v‖, the norm over every axis but the first. Initial weights
- * follow PyTorch's convolution default, U(±1/√fan_in), with g = ‖v‖. Biases start
- * at zero, not at PyTorch's U(±1/√fan_in): with random biases an untrained
- * encoder's output is mostly a constant offset (speech at −21 dBFS moved the
- * latents by ~3 % of their norm), which sends every frame to the same code.
+ * dim 0: w = g · v / ‖v‖, the norm over every axis but the first, with g = ‖v‖
+ * at first. Initial weights are LeCun uniform, U(±√(3/fan_in)), and biases
+ * zero, not PyTorch's U(±1/√fan_in) for both: that default shrinks a signal by
+ * ~√3 per layer, so an untrained encoder's latents were a constant offset plus
+ * a trace of the speech (~3 % of their norm), and every frame met the same
+ * code; with zero biases alone, the biases Adam grows in the first steps do
+ * the same within ~100 steps.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -34,7 +36,8 @@ interface WeightParameters {
 }
 
 function createWeight(scope: ParameterScope, shape: [number, number, number], fanIn: number, weightNorm: boolean): WeightParameters {
-  const bound = 1 / Math.sqrt(fanIn);
+  // LeCun uniform, U(±√(3/fan_in)): variance 1/fan_in, so a layer keeps its input's scale.
+  const bound = Math.sqrt(3 / fanIn);
   if (!weightNorm) return { weight: scope.uniform('weight', shape, bound), magnitude: null };
   const direction = scope.uniform('weight_v', shape, bound);
   const magnitude = scope.tensor('weight_g', tf.tidy(() => tf.sqrt(tf.sum(tf.square(direction), [1, 2], true))));

@@ -97,7 +97,7 @@ export class GanStep {
     let codes: tf.Tensor | null = null;
 
     const generator = this.generatorOptimizer.minimize(() => {
-      const out = this.model.forward(audio, { training: true });
+      const out = this.model.forward(audio, { training: true, bypassQuantizer: step <= this.config.training.quantizerStartStep });
       const { terms, total: reconstructionTotal } = this.reconstruction.compute(out.reconstruction, audio);
       let total = reconstructionTotal.add(out.quantizerLoss.mul(w.quantizer)) as tf.Scalar;
       for (const [name, value] of Object.entries(terms)) kept[name] = tf.keep(value);

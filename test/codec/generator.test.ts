@@ -25,7 +25,7 @@ function tinyConfig(causal: boolean): CodecConfig {
     decoder: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
       batchSize: 2, cropSeconds: 0.05, learningRate: 1e-3, betas: [0.5, 0.9], weightDecay: 0, warmupSteps: 0, totalSteps: 10,
-      maxGradNorm: 1, discriminatorStartStep: 0, discriminators: ['mpd'],
+      maxGradNorm: 1, discriminatorStartStep: 0, quantizerStartStep: 0, discriminators: ['mpd'],
       lossWeights: { mel: 1, stft: 0, waveform: 0, quantizer: 1, adversarial: 0, featureMatching: 0 },
     },
   };
@@ -61,6 +61,19 @@ describe('codec generator', function () {
     const codes = model.encode(tf.tensor3d(speech.subarray(0, 64000), [1, 1, 64000])).dataSync();
     expect(codes.length).to.equal(200);
     expect(new Set(codes).size).to.be.at.least(150);
+    model.dispose();
+  });
+
+  it('with the quantizer bypassed, the decoder sees the latents and the codebook does not matter', async () => {
+    const { CodecModel } = await import('../../src/codec/model.js');
+    const model = new CodecModel(tinyConfig(true), 3);
+    const audio = tf.tensor3d(randomArray(mulberry32(5), 2 * 400), [2, 1, 400]);
+    const run = (bypassQuantizer: boolean) => tf.tidy(() => Array.from(model.forward(audio, { bypassQuantizer }).reconstruction.dataSync()));
+    const [bypassed, quantized] = [run(true), run(false)];
+    const w = model.parameters.named().get('quantizer.0')!;
+    w.assign(tf.tidy(() => w.mul(-3)));
+    expect(run(true)).to.deep.equal(bypassed);
+    expect(run(false)).to.not.deep.equal(quantized);
     model.dispose();
   });
 

@@ -31,7 +31,7 @@ function tinyConfig(overrides: Partial<CodecConfig['training']> = {}): CodecConf
     decoder: { type: 'vocos', dim: 32, intermediateDim: 64, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
       batchSize: 2, cropSeconds: 0.1, learningRate: 3e-3, betas: [0.8, 0.99], weightDecay: 0, warmupSteps: 0, totalSteps: 1000,
-      maxGradNorm: 100, discriminatorStartStep: 1000, discriminators: ['mpd'],
+      maxGradNorm: 100, discriminatorStartStep: 1000, quantizerStartStep: 0, discriminators: ['mpd'],
       lossWeights: { mel: 1, stft: 0, waveform: 1, quantizer: 1, adversarial: 1, featureMatching: 1 },
       ...overrides,
     },
