@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { encodeWav, type ResampleQuality } from '../src/audio/index.js';
 import { BatchLoader, loadDataset, type Utterance } from '../src/datasets/index.js';
 import { mulberry32 } from '../src/random.js';
+import { median } from './timing.js';
 
 interface Args {
   spec: string | null;
@@ -37,12 +38,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return args;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Harmonic "speech" with a syllable-rate envelope and noise: realistic for the resampler and the encoder. */

@@ -26,6 +26,7 @@ import {
 } from '../src/codec/discriminators.js';
 import { ReconstructionLoss } from '../src/codec/losses.js';
 import { conv1d, initEngine, type BackendName } from '../src/engine/index.js';
+import { timeIt } from './timing.js';
 
 interface Options {
   rung: BackendName;
@@ -74,24 +75,6 @@ const SETTINGS: Record<string, () => Discriminator> = {
   'msstftd-3scales': () => new MultiScaleStftDiscriminator({ filters: DEFAULT_MSSTFTD_FILTERS, nFfts: [1024, 512, 256] }),
   'msstftd-encodec': () => new MultiScaleStftDiscriminator({ filters: 32 }),
 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Runs `step` (which must read its results back, so the work is done) warm-up + repeats times; seconds. */
-function timeIt(step: () => void, repeats: number): number {
-  step();
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    step();
-    times.push((performance.now() - start) / 1000);
-  }
-  return median(times);
-}
 
 function audio(options: Options, seed: number): tf.Tensor3D {
   const length = Math.round(options.seconds * SAMPLE_RATE);

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine, type BackendName, BACKEND_LADDER, conv1d } from '../src/engine/index.js';
 import { mulberry32, uniformArray } from '../src/random.js';
 import { fourierFilter, ReferenceSeanet, reconstructionLoss } from './reference-seanet.js';
+import { timeIt } from './timing.js';
 
 const SAMPLE_RATE = 16_000;
 
@@ -36,24 +37,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return args;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Median seconds of `repeats` calls after `warmup` untimed ones. */
-function timeIt(fn: () => void, repeats: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  return median(times);
 }
 
 function benchConv(repeats: number, repeatsBackward: number): { forward: number; forwardBackward: number } {

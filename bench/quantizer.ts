@@ -19,25 +19,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine, type BackendName } from '../src/engine/index.js';
 import { DEFAULT_BLOCK_ELEMENTS, SimVQ } from '../src/quantizers/index.js';
 import { gaussianArray, mulberry32 } from '../src/random.js';
+import { timeIt } from './timing.js';
 
 const DIM = 128;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function timeIt(fn: () => void, repeats: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const start = process.hrtime.bigint();
-    fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  return median(times);
-}
 
 function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;

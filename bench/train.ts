@@ -17,6 +17,7 @@ import { hopLength, loadCodecConfig, presetNames, type CodecConfig } from '../sr
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine, type BackendName } from '../src/engine/index.js';
 import { DiscriminatorSet, GanStep } from '../src/train/gan-step.js';
+import { median } from './timing.js';
 
 interface Args {
   presets: string[] | null;
@@ -34,12 +35,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(Number.isInteger(args.steps) && args.steps >= 1)) throw new Error('--steps must be a whole number >= 1');
   return args;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** [batch, 1, crop] of speech: crops of the sample, tiled when it is shorter than a batch needs. */
