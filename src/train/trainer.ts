@@ -125,6 +125,9 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   const logEvery = options.logEvery ?? 10;
   const checkpointEvery = options.checkpointEvery ?? 500;
   const validateEvery = options.validateEvery ?? 1000;
+  // Bad data fails here, before the run directory holds anything.
+  const dataset = await loadDataset(options.data);
+  const clips = options.validationData === undefined ? [] : await validationClips(options.validationData, config, options.validationClips ?? 8, options.validationSeconds ?? 4);
   await prepareRunDirectory(options);
 
   const model = new CodecModel(config, seed);
@@ -145,7 +148,6 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
 
   const hop = hopLength(config);
   const cropSamples = Math.max(hop, Math.round((config.training.cropSeconds * config.sampleRate) / hop) * hop);
-  const dataset = await loadDataset(options.data);
   const loader = new BatchLoader(dataset.utterances, {
     sampleRate: config.sampleRate,
     cropSamples,
@@ -156,8 +158,6 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     log,
   });
-  const clips = options.validationData === undefined ? [] : await validationClips(options.validationData, config, options.validationClips ?? 8, options.validationSeconds ?? 4);
-
   let stopRequested = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopRequested) return;

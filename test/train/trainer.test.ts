@@ -3,7 +3,7 @@
  * discriminators join when told, and a resumed run repeats the losses of an
  * uninterrupted one exactly.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -123,6 +123,12 @@ describe('codec training', function () {
       for (const file of ['clip-0.wav', 'clip-0.png', 'clip-1.wav', 'clip-1.png']) {
         expect(readFileSync(join(validated, 'validation', 'step-00000002', file)).length, file).to.be.above(1000);
       }
+
+      // Bad data is refused before the run directory is made.
+      let refused = '';
+      await train({ config: tinyConfig(), data: `dir:${join(scratch, 'no-such-data')}`, out: join(scratch, 'never'), resume: false, steps: 1, workers: 0, progress: false }).catch((e: Error) => (refused = e.message));
+      expect(refused).to.include('no-such-data');
+      expect(existsSync(join(scratch, 'never'))).to.equal(false);
 
       // A finished run directory is not reused without --resume.
       let message = '';
