@@ -107,8 +107,9 @@ export class CodecModel {
    */
   forward(audio: tf.Tensor3D, options: { training?: boolean; bypassQuantizer?: boolean } = {}): CodecForward {
     this.checkAudio(audio);
-    const latents = this.encoder.apply(audio);
-    const { quantized, indices, loss } = this.quantizer.forward(latents, { training: options.training ?? true });
+    const training = options.training ?? true;
+    const latents = this.encoder.apply(audio, { training });
+    const { quantized, indices, loss } = this.quantizer.forward(latents, { training });
     const decoderInput = options.bypassQuantizer === true ? (this.config.quantizer.normalized ? unitFrames(latents) : latents) : (quantized as tf.Tensor3D);
     return { reconstruction: this.decoder.apply(decoderInput), codes: indices as tf.Tensor2D, quantizerLoss: loss };
   }

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { OnnxGraphBuilder } from '../onnx/index.js';
-import { ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
+import { BatchChannelNorm, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import type { SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
 
@@ -45,7 +45,7 @@ export class SeanetEncoder {
   private readonly blocks: { units: ResidualUnit[]; down: Conv1dLayer }[] = [];
   private readonly lstm: Lstm | null;
   private readonly output: Conv1dLayer;
-  private readonly latentNorm: ChannelLayerNorm | null;
+  private readonly latentNorm: ChannelLayerNorm | BatchChannelNorm | null;
 
   constructor(scope: ParameterScope, config: SeanetEncoderConfig, latentDim: number, causal: boolean) {
     this.hop = config.strides.reduce((a, b) => a * b, 1);
@@ -63,10 +63,13 @@ export class SeanetEncoder {
     this.lstm = config.lstmLayers > 0 ? new Lstm(scope.child('lstm'), channels, config.lstmLayers) : null;
     this.output = new Conv1dLayer(scope.child('output'), { inChannels: channels, outChannels: latentDim, kernelSize: config.kernelSize, causal });
     // No learned scale: with one, the quantizer loss shrinks the latents back to where the search collapses.
-    this.latentNorm = config.normalizeLatents ? new ChannelLayerNorm(scope.child('latent_norm'), latentDim, { affine: false }) : null;
+    const normScope = scope.child('latent_norm');
+    this.latentNorm =
+      config.latentNorm === 'layer' ? new ChannelLayerNorm(normScope, latentDim, { affine: false }) : config.latentNorm === 'batch' ? new BatchChannelNorm(normScope, latentDim) : null;
   }
 
-  apply(audio: tf.Tensor3D): tf.Tensor3D {
+  /** `training` only matters with latentNorm 'batch': batch statistics, and the running ones move. */
+  apply(audio: tf.Tensor3D, options: { training?: boolean } = {}): tf.Tensor3D {
     let h = this.input.apply(audio);
     for (const { units, down } of this.blocks) {
       for (const unit of units) h = unit.apply(h);
@@ -74,6 +77,7 @@ export class SeanetEncoder {
     }
     if (this.lstm !== null) h = this.lstm.apply(h);
     const latents = this.output.apply(tf.elu(h));
+    if (this.latentNorm instanceof BatchChannelNorm) return this.latentNorm.apply(latents, options);
     return this.latentNorm === null ? latents : this.latentNorm.apply(latents);
   }
 

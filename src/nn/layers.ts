@@ -226,6 +226,64 @@ export class ChannelLayerNorm {
 }
 
 /**
+ * Standardises each channel of [B, C, F] over batch and time, with no learned
+ * scale or shift: BatchNorm's normalisation (Ioffe & Szegedy 2015). Training
+ * uses the batch's own mean and variance (gradients flow through them) and
+ * moves running averages towards them; inference uses the running averages, so
+ * a frame's output depends on that frame alone (streaming stays exact).
+ *
+ * Why it sits before the quantizer: early training moves every latent frame in
+ * one shared direction (coherent Adam steps over large fan-ins), and a search
+ * on the unit sphere then sends all frames to the few codes nearest that
+ * direction. Per-frame normalisation keeps that offset; this removes it.
+ */
+export class BatchChannelNorm {
+  readonly channels: number;
+  readonly epsilon: number;
+  /** Weight of the newest batch in the running averages. */
+  readonly momentum: number;
+  private readonly runningMean: tf.Variable;
+  private readonly runningVariance: tf.Variable;
+
+  constructor(scope: ParameterScope, channels: number, options: { epsilon?: number; momentum?: number } = {}) {
+    this.channels = channels;
+    this.epsilon = options.epsilon ?? 1e-5;
+    this.momentum = options.momentum ?? 0.05;
+    // Not trainable: the optimiser leaves them alone, checkpoints carry them.
+    this.runningMean = scope.constant('running_mean', [channels], 0, false);
+    this.runningVariance = scope.constant('running_var', [channels], 1, false);
+  }
+
+  apply(x: tf.Tensor3D, options: { training?: boolean } = {}): tf.Tensor3D {
+    if (options.training !== true) {
+      return tf.tidy(() => x.sub(this.runningMean.reshape([1, this.channels, 1])).mul(tf.rsqrt(this.runningVariance.add(this.epsilon)).reshape([1, this.channels, 1])));
+    }
+    const mean = tf.mean(x, [0, 2], true);
+    const centred = x.sub(mean);
+    const variance = tf.mean(tf.square(centred), [0, 2], true);
+    const frames = x.shape[0] * x.shape[2];
+    tf.tidy(() => {
+      // The unbiased batch variance feeds the running one, as in PyTorch.
+      const unbiased = variance.reshape([this.channels]).mul(frames / Math.max(1, frames - 1));
+      const m = this.momentum;
+      this.runningMean.assign(this.runningMean.mul(1 - m).add(mean.reshape([this.channels]).mul(m)));
+      this.runningVariance.assign(this.runningVariance.mul(1 - m).add(unbiased.mul(m)));
+    });
+    return centred.mul(tf.rsqrt(variance.add(this.epsilon))) as tf.Tensor3D;
+  }
+
+  exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    const column = (prefix: string, values: tf.Tensor) => addWeight(g, prefix, tf.tidy(() => values.reshape([this.channels, 1])));
+    const scale = tf.tidy(() => tf.rsqrt(this.runningVariance.add(this.epsilon)));
+    try {
+      return emit(g, 'Mul', [emit(g, 'Sub', [input, column('bn_mean', this.runningMean)]), column('bn_scale', scale)]);
+    } finally {
+      scale.dispose();
+    }
+  }
+}
+
+/**
  * A depthwise 1-D convolution (one filter per channel, groups = channels), as
  * a sum of shifted, per-channel-scaled copies of the input: at frame rate the
  * tensors are small, and these ops have gradients on every backend.

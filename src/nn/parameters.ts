@@ -32,6 +32,11 @@ export class ParameterStore {
     return this.variables;
   }
 
+  /** The trainable parameters by name: what an optimiser updates (running statistics are not). */
+  trainableNamed(): ReadonlyMap<string, tf.Variable> {
+    return new Map([...this.variables].filter(([, v]) => v.trainable));
+  }
+
   /** The trainable parameters (all of them unless some were created frozen). */
   trainable(): tf.Variable[] {
     return [...this.variables.values()].filter((v) => v.trainable);

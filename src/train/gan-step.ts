@@ -71,8 +71,8 @@ export class GanStep {
     const t = this.config.training;
     const schedule = warmupCosine({ peak: t.learningRate, warmupSteps: t.warmupSteps, totalSteps: t.totalSteps, final: t.learningRate / 10 });
     const common = { learningRate: schedule, beta1: t.betas[0], beta2: t.betas[1], weightDecay: t.weightDecay, maxGradNorm: t.maxGradNorm };
-    this.generatorOptimizer = new AdamW(model.parameters.named(), common);
-    this.discriminatorOptimizer = new AdamW(discriminators.parameters.named(), common);
+    this.generatorOptimizer = new AdamW(model.parameters.trainableNamed(), common);
+    this.discriminatorOptimizer = new AdamW(discriminators.parameters.trainableNamed(), common);
     const w = t.lossWeights;
     this.reconstruction = new ReconstructionLoss({
       sampleRate: this.config.sampleRate,

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 
 import { initEngine } from '../../src/engine/index.js';
 import {
+  BatchChannelNorm,
   ChannelLayerNorm,
   Conv1dLayer,
   ConvTranspose1dLayer,
@@ -163,5 +164,41 @@ describe('nn layers', function () {
     const xs = Array.from({ length: 81 }, (_, i) => -4 + i * 0.1);
     const ys = gelu(tf.tensor1d(xs)).dataSync();
     xs.forEach((x, i) => expect(ys[i]).to.be.closeTo(0.5 * x * (1 + erf(x / Math.SQRT2)), 1e-3));
+  });
+
+  it('batch channel norm: batch statistics in training, running ones (frame by frame) at inference', () => {
+    const store = new ParameterStore(1);
+    const norm = new BatchChannelNorm(store.scope('norm'), 3, { momentum: 0.25 });
+    expect([...store.trainableNamed().keys()]).to.deep.equal([]);
+    // Channel c has mean 2c and std c + 1.
+    const rand = mulberry32(4);
+    const [b, c, f] = [4, 3, 50];
+    const values = new Float32Array(b * c * f);
+    for (let i = 0; i < values.length; i++) {
+      const channel = Math.floor(i / f) % c;
+      values[i] = 2 * channel + (channel + 1) * (rand() * 2 - 1) * Math.sqrt(3);
+    }
+    const x = tf.tensor3d(values, [b, c, f]);
+    const trained = norm.apply(x, { training: true });
+    const mean = tf.mean(trained, [0, 2]).arraySync() as number[];
+    const variance = tf.mean(tf.square(trained), [0, 2]).arraySync() as number[];
+    mean.forEach((m) => expect(Math.abs(m)).to.be.below(1e-5));
+    variance.forEach((v) => expect(v).to.be.closeTo(1, 1e-3));
+    // One step of momentum 0.25 from (0, 1) towards the batch's mean and unbiased variance.
+    const batchMean = tf.mean(x, [0, 2]).arraySync() as number[];
+    const batchVariance = (tf.moments(x, [0, 2]).variance.arraySync() as number[]).map((v) => (v * b * f) / (b * f - 1));
+    const named = store.named();
+    const runningMean = named.get('norm.running_mean')!.arraySync() as number[];
+    const runningVariance = named.get('norm.running_var')!.arraySync() as number[];
+    runningMean.forEach((m, i) => expect(m).to.be.closeTo(0.25 * batchMean[i]!, 1e-5));
+    runningVariance.forEach((v, i) => expect(v).to.be.closeTo(0.75 + 0.25 * batchVariance[i]!, 1e-4));
+    // Inference: each frame alone, by the running statistics.
+    const inferred = norm.apply(x).arraySync() as number[][][];
+    expect(inferred[1]![2]![7]).to.be.closeTo((values[(1 * c + 2) * f + 7]! - runningMean[2]!) / Math.sqrt(runningVariance[2]! + 1e-5), 1e-5);
+    const changed = values.slice();
+    for (let t = 10; t < f; t++) changed[t] = 100;
+    const inferredChanged = norm.apply(tf.tensor3d(changed, [b, c, f])).arraySync() as number[][][];
+    expect(inferredChanged[0]![0]!.slice(0, 10)).to.deep.equal(inferred[0]![0]!.slice(0, 10));
+    store.dispose();
   });
 });
