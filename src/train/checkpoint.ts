@@ -133,7 +133,8 @@ export async function loadCheckpoint(directory: string, groups: Record<string, C
     const optimizerPath = join(directory, `${group}.optimizer.safetensors`);
     const saved = await readSafetensors(optimizerPath);
     const moments: AdamWState['moments'] = {};
-    for (const name of parameters.named().keys()) {
+    // Running statistics are weights without moments: the optimiser does not update them.
+    for (const name of parameters.trainableNamed().keys()) {
       const m = saved.tensors.get(`${name}.m`);
       const v = saved.tensors.get(`${name}.v`);
       if (m === undefined || v === undefined) throw new InputError(optimizerPath, `has no moments for ${name}`);

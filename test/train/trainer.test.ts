@@ -26,7 +26,7 @@ function tinyConfig(overrides: Partial<CodecConfig['training']> = {}): CodecConf
     sampleRate: 16000,
     causal: true,
     latentDim: 8,
-    encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 0, latentNorm: 'layer' },
+    encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 0, latentNorm: 'batch' },
     quantizer: { method: 'simvq', codebookSize: 64, beta: 0.25, seed: 0, normalized: true },
     decoder: { type: 'vocos', dim: 32, intermediateDim: 64, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
