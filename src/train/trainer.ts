@@ -22,6 +22,7 @@ import { BatchLoader, loadDataset } from '../datasets/index.js';
 import { InputError } from '../errors.js';
 import { multiScaleMelDistance, stoi } from '../eval/index.js';
 import { spectrogramChart } from '../eval/report.js';
+import { writeTrainingCurve } from './curve.js';
 import { writeChartPng } from '../plot/index.js';
 import { CodeUsageTracker } from '../quantizers/metrics.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -227,6 +228,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       if (clips.length > 0 && step % validateEvery === 0) {
         const result = await validate(model, clips, join(options.out, 'validation', `step-${String(step).padStart(8, '0')}`));
         await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify({ type: 'validation', step, stoi: result.stoi, mel_distance: result.melDistance }) + '\n');
+        await writeTrainingCurve(options.out, `${config.name}: ${options.out}`);
       }
       if (stopRequested) {
         stoppedBy = 'signal';

@@ -120,6 +120,10 @@ describe('codec training', function () {
       expect(validation).to.have.length(1);
       expect(validation[0]!.stoi).to.be.within(-1, 1);
       expect(validation[0]!.mel_distance).to.be.above(0);
+      // The curve the model card publishes, rewritten at every validation.
+      const curve = JSON.parse(readFileSync(join(validated, 'curve.json'), 'utf8')) as { validation: { step: number; stoi: number }[] };
+      expect(curve.validation.map((p) => [p.step, p.stoi])).to.deep.equal([[2, validation[0]!.stoi]]);
+      expect(readFileSync(join(validated, 'curve.png')).subarray(1, 4).toString()).to.equal('PNG');
       for (const file of ['clip-0.wav', 'clip-0.png', 'clip-1.wav', 'clip-1.png']) {
         expect(readFileSync(join(validated, 'validation', 'step-00000002', file)).length, file).to.be.above(1000);
       }
