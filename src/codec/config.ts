@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { describeFsError, packageRoot } from '../files.js';
 
 /** How latents are normalised before the quantizer (see SeanetEncoderConfig.latentNorm). */
-export type LatentNorm = 'none' | 'layer' | 'batch';
+export type LatentNorm = 'none' | 'layer' | 'batch' | 'whiten';
 
 export interface SeanetEncoderConfig {
   /** Channels after the input convolution; doubled by every downsampling block. */
@@ -39,7 +39,9 @@ export interface SeanetEncoderConfig {
    *   every frame;
    * - 'batch': each channel over batch and time (batch statistics in training,
    *   running averages at inference), which also removes that shared direction.
-   *   Without it every speech-16k run collapsed to a few codes within ~100 steps.
+   *   Without it every speech-16k run collapsed to a few codes within ~100 steps;
+   * - 'whiten': 'batch' plus decorrelation (IterNorm), so that the latents use
+   *   every direction, not a few factors shared by all channels.
    */
   latentNorm: LatentNorm;
 }
@@ -174,7 +176,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
       additionalProperties: false,
       required: ['channels', 'strides', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers', 'latentNorm'],
       properties: {
-        latentNorm: { type: 'string', enum: ['none', 'layer', 'batch'] },
+        latentNorm: { type: 'string', enum: ['none', 'layer', 'batch', 'whiten'] },
         channels: positiveInt,
         strides: intList,
         dilations: intList,

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { OnnxGraphBuilder } from '../onnx/index.js';
-import { BatchChannelNorm, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
+import { BatchChannelNorm, BatchWhitening, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import type { SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
 
@@ -45,7 +45,7 @@ export class SeanetEncoder {
   private readonly blocks: { units: ResidualUnit[]; down: Conv1dLayer }[] = [];
   private readonly lstm: Lstm | null;
   private readonly output: Conv1dLayer;
-  private readonly latentNorm: ChannelLayerNorm | BatchChannelNorm | null;
+  private readonly latentNorm: ChannelLayerNorm | BatchChannelNorm | BatchWhitening | null;
 
   constructor(scope: ParameterScope, config: SeanetEncoderConfig, latentDim: number, causal: boolean) {
     this.hop = config.strides.reduce((a, b) => a * b, 1);
@@ -64,8 +64,13 @@ export class SeanetEncoder {
     this.output = new Conv1dLayer(scope.child('output'), { inChannels: channels, outChannels: latentDim, kernelSize: config.kernelSize, causal });
     // No learned scale: with one, the quantizer loss shrinks the latents back to where the search collapses.
     const normScope = scope.child('latent_norm');
-    this.latentNorm =
-      config.latentNorm === 'layer' ? new ChannelLayerNorm(normScope, latentDim, { affine: false }) : config.latentNorm === 'batch' ? new BatchChannelNorm(normScope, latentDim) : null;
+    const norms = {
+      none: () => null,
+      layer: () => new ChannelLayerNorm(normScope, latentDim, { affine: false }),
+      batch: () => new BatchChannelNorm(normScope, latentDim),
+      whiten: () => new BatchWhitening(normScope, latentDim),
+    };
+    this.latentNorm = norms[config.latentNorm]();
   }
 
   /** `training` only matters with latentNorm 'batch': batch statistics, and the running ones move. */
@@ -77,8 +82,7 @@ export class SeanetEncoder {
     }
     if (this.lstm !== null) h = this.lstm.apply(h);
     const latents = this.output.apply(tf.elu(h));
-    if (this.latentNorm instanceof BatchChannelNorm) return this.latentNorm.apply(latents, options);
-    return this.latentNorm === null ? latents : this.latentNorm.apply(latents);
+    return this.latentNorm === null ? latents : this.latentNorm.apply(latents, options);
   }
 
   /** Emits the encoder: audio [B, 1, T] → returned name, latents [B, d, T/hop]. */

@@ -197,7 +197,7 @@ describe('codec generator ONNX export', function () {
     }
   }
 
-  for (const [causal, latentNorm] of [[true, 'layer'], [false, 'layer'], [true, 'batch']] as const) {
+  for (const [causal, latentNorm] of [[true, 'layer'], [false, 'layer'], [true, 'batch'], [true, 'whiten']] as const) {
     it(`encoder and both decoders match tfjs within 1e-4 (causal: ${causal}, latentNorm: ${latentNorm})`, async () => {
       const base = tinyConfig(causal);
       const config = { ...base, encoder: { ...base.encoder, latentNorm } };

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { initEngine } from '../../src/engine/index.js';
 import {
   BatchChannelNorm,
+  BatchWhitening,
   ChannelLayerNorm,
   Conv1dLayer,
   ConvTranspose1dLayer,
@@ -199,6 +200,42 @@ describe('nn layers', function () {
     for (let t = 10; t < f; t++) changed[t] = 100;
     const inferredChanged = norm.apply(tf.tensor3d(changed, [b, c, f])).arraySync() as number[][][];
     expect(inferredChanged[0]![0]!.slice(0, 10)).to.deep.equal(inferred[0]![0]!.slice(0, 10));
+    store.dispose();
+  });
+
+  it('batch whitening: decorrelated unit-variance channels in training, the running matrix at inference', () => {
+    const store = new ParameterStore(1);
+    const whiten = new BatchWhitening(store.scope('white'), 4, { momentum: 1 });
+    expect([...store.trainableNamed().keys()]).to.deep.equal([]);
+    // Four channels mixing four independent sources (covariance condition number ~25), plus offsets.
+    // Five iterations whiten that within 0.1; worse-conditioned directions only partly.
+    const rand = mulberry32(8);
+    const [b, f] = [8, 400];
+    const mixing = [[1, 0.6, 0.3, 0.1], [0.2, 1, 0.5, 0.3], [0.1, 0.4, 1, 0.6], [0.5, 0.1, 0.3, 1]];
+    const values = new Float32Array(b * 4 * f);
+    for (let i = 0; i < b; i++) {
+      for (let t = 0; t < f; t++) {
+        const sources = [0, 1, 2, 3].map(() => (rand() * 2 - 1) * Math.sqrt(3));
+        for (let c = 0; c < 4; c++) values[(i * 4 + c) * f + t] = 3 - c + mixing[c]!.reduce((sum, w, k) => sum + w * sources[k]!, 0);
+      }
+    }
+    const x = tf.tensor3d(values, [b, 4, f]);
+    const covarianceOf = (y: tf.Tensor3D) =>
+      tf.tidy(() => {
+        const rows = tf.reshape(tf.transpose(y, [0, 2, 1]), [-1, 4]);
+        const centred = tf.sub(rows, tf.mean(rows, 0));
+        return tf.div(tf.matMul(centred, centred, true, false), rows.shape[0]).arraySync() as number[][];
+      });
+    const before = covarianceOf(x);
+    expect(Math.abs(before[0]![1]! / Math.sqrt(before[0]![0]! * before[1]![1]!))).to.be.above(0.5);
+    const trained = whiten.apply(x, { training: true });
+    const covariance = covarianceOf(trained);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) expect(covariance[i]![j]!, `cov[${i}][${j}]`).to.be.closeTo(i === j ? 1 : 0, 0.1);
+    }
+    expect(Math.max(...(tf.mean(trained, [0, 2]).arraySync() as number[]).map(Math.abs))).to.be.below(1e-4);
+    // Momentum 1: the running statistics are this batch's, so inference gives the same output.
+    expect(tf.abs(tf.sub(whiten.apply(x), trained)).max().dataSync()[0]).to.be.below(1e-4);
     store.dispose();
   });
 });
