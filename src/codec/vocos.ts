@@ -26,6 +26,7 @@ import { convTranspose1d } from '../engine/index.js';
 import { addWeight, ChannelLayerNorm, Conv1dLayer, DepthwiseConv1dLayer, emit, gelu, geluOnnx } from '../nn/layers.js';
 import type { OnnxGraphBuilder } from '../onnx/index.js';
 import type { ParameterScope } from '../nn/parameters.js';
+import { withOverlapAdd, type StreamStates } from '../nn/streaming.js';
 import type { VocosDecoderConfig } from './config.js';
 
 /** The overlap-added squared window is floored at this share of its steady value. */
@@ -58,7 +59,16 @@ class ConvNeXtBlock {
   }
 
   exportOnnx(g: OnnxGraphBuilder, x: string): string {
-    const normed = this.norm.exportOnnx(g, this.depthwise.exportOnnx(g, x));
+    return this.emitBlock(g, x, this.depthwise.exportOnnx(g, x));
+  }
+
+  /** Only the depthwise conv looks back in time; the rest is per frame. */
+  exportStreamingOnnx(g: OnnxGraphBuilder, x: string, states: StreamStates): string {
+    return this.emitBlock(g, x, this.depthwise.exportStreamingOnnx(g, x, states));
+  }
+
+  private emitBlock(g: OnnxGraphBuilder, x: string, mixed: string): string {
+    const normed = this.norm.exportOnnx(g, mixed);
     const h = this.down.exportOnnx(g, geluOnnx(g, this.up.exportOnnx(g, normed)));
     const scale = addWeight(g, 'gamma', tf.tidy(() => this.layerScale.reshape([this.dim, 1])));
     return emit(g, 'Add', [x, emit(g, 'Mul', [h, scale])]);
@@ -162,6 +172,29 @@ export class InverseStft {
     return emit(g, 'Div', [audio, floored]);
   }
 
+  /**
+   * The streaming step (causal only): spectrum [1, 2·bins, F] → audio
+   * [1, 1, F·hop]. The causal whole-file transform keeps the first F·hop
+   * samples of the overlap-add and drops the nFft − hop tail; mid-stream that
+   * tail belongs to the next step's samples, so it is carried as a state, and
+   * so is the envelope's. No look-ahead: a frame's hop of samples is final as
+   * soon as the frame arrives (lag 0).
+   */
+  exportStreamingOnnx(g: OnnxGraphBuilder, spectrum: string, states: StreamStates): string {
+    if (!this.causal) throw new Error('InverseStft: only the causal transform can run as a stream');
+    const overhang = this.nFft - this.hop;
+    const attributes = { strides: [this.hop] };
+    const full = emit(g, 'ConvTranspose', [spectrum, addWeight(g, 'istft_kernels', this.kernels)], attributes);
+    const audio = withOverlapAdd(g, states, full, 1, overhang);
+    // The envelope overlap-adds the squared window of every frame so far: the same carry.
+    const firstRow = emit(g, 'Slice', [spectrum, g.addConstant('start', 'int64', [0, 0]), g.addConstant('end', 'int64', [1, 1]), g.addConstant('axes', 'int64', [0, 1])]);
+    const ones = emit(g, 'Add', [emit(g, 'Mul', [firstRow, g.addConstant('zero', 'float32', [0], [])]), g.addConstant('one', 'float32', [1], [])]);
+    const window = g.addInitializer(g.uniqueName('window_squared'), { dataType: 'float32', dims: [1, 1, this.nFft], data: this.squaredWindow });
+    const envelope = withOverlapAdd(g, states, emit(g, 'ConvTranspose', [ones, window], attributes), 1, overhang);
+    const floored = emit(g, 'Max', [envelope, g.addConstant('floor', 'float32', [ENVELOPE_FLOOR * this.steadyEnvelope], [])]);
+    return emit(g, 'Div', [audio, floored]);
+  }
+
   dispose(): void {
     this.kernels.dispose();
     for (const e of this.envelopes.values()) e.dispose();
@@ -205,14 +238,30 @@ export class VocosDecoder {
   exportOnnx(g: OnnxGraphBuilder, latents: string): string {
     let h = this.norm.exportOnnx(g, this.embed.exportOnnx(g, latents));
     for (const block of this.blocks) h = block.exportOnnx(g, h);
-    const prediction = this.head.exportOnnx(g, this.finalNorm.exportOnnx(g, h));
+    return this.istft.exportOnnx(g, this.emitSpectrum(g, this.head.exportOnnx(g, this.finalNorm.exportOnnx(g, h))));
+  }
+
+  /**
+   * The streaming step (causal decoders only): latents [1, d, F] → audio
+   * [1, 1, F·hop]. The embedding conv and each block's depthwise conv keep
+   * their left context, the inverse STFT its overlap-add tail; nothing waits
+   * for a later frame.
+   */
+  exportStreamingOnnx(g: OnnxGraphBuilder, latents: string, states: StreamStates): string {
+    let h = this.norm.exportOnnx(g, this.embed.exportStreamingOnnx(g, latents, states));
+    for (const block of this.blocks) h = block.exportStreamingOnnx(g, h, states);
+    return this.istft.exportStreamingOnnx(g, this.emitSpectrum(g, this.head.exportOnnx(g, this.finalNorm.exportOnnx(g, h))), states);
+  }
+
+  /** The head's prediction [B, 2·bins, F] → complex spectrum (real parts, then imaginary parts). */
+  private emitSpectrum(g: OnnxGraphBuilder, prediction: string): string {
     const half = (start: number, end: number) =>
       emit(g, 'Slice', [prediction, g.addConstant('start', 'int64', [start]), g.addConstant('end', 'int64', [end]), g.addConstant('axis', 'int64', [1])]);
     const magnitude = emit(g, 'Min', [emit(g, 'Exp', [half(0, this.bins)]), g.addConstant('cap', 'float32', [MAX_MAGNITUDE], [])]);
     const phase = half(this.bins, 2 * this.bins);
     const real = emit(g, 'Mul', [magnitude, emit(g, 'Cos', [phase])]);
     const imaginary = emit(g, 'Mul', [magnitude, emit(g, 'Sin', [phase])]);
-    return this.istft.exportOnnx(g, emit(g, 'Concat', [real, imaginary], { axis: 1 }));
+    return emit(g, 'Concat', [real, imaginary], { axis: 1 });
   }
 
   dispose(): void {
