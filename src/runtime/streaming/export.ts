@@ -19,6 +19,7 @@ import type { CodecModel } from '../../codec/model.js';
 import { InputError } from '../../errors.js';
 import { StreamStates } from '../../nn/streaming.js';
 import { OnnxGraphBuilder } from '../../onnx/index.js';
+import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type StreamSearch } from './search.js';
 
 /** Graph input and output names the stream runtime relies on. */
 export const STREAM_NAMES = {
@@ -55,44 +56,13 @@ function requireStreamable(model: CodecModel): void {
   }
 }
 
-/**
- * Emits the nearest-code search on latents [1, d, F] → int64 [F], the same
- * arithmetic as src/quantizers/search.ts: argmin_j (‖e_j‖² − 2 z·e_j), first
- * index on ties, with z (and the codes) on the unit sphere when `normalized`.
- */
-function emitNearestCode(g: OnnxGraphBuilder, latents: string, codebook: Float32Array, codebookSize: number, dim: number, normalized: boolean): string {
-  const node = (op: string, inputs: string[], attributes: Parameters<OnnxGraphBuilder['addNode']>[3] = {}) => {
-    const output = g.uniqueName(op.toLowerCase());
-    g.addNode(op, inputs, [output], attributes);
-    return output;
-  };
-  // [1, d, F] → rows [F, d].
-  let rows = node('Reshape', [node('Transpose', [latents], { perm: [0, 2, 1] }), g.addConstant('rows', 'int64', [-1, dim])]);
-  if (normalized) {
-    // z / sqrt(Σz² + 1e-12), as SimVQ's unitRows.
-    const squares = node('ReduceSum', [node('Mul', [rows, rows]), g.addConstant('axis', 'int64', [1])], { keepdims: 1 });
-    rows = node('Div', [rows, node('Sqrt', [node('Add', [squares, g.addConstant('tiny', 'float32', [1e-12], [])])])]);
-  }
-  // The search table: −2·Eᵀ [d, K] and ‖e‖² [K], built once here.
-  const minusTwoTransposed = new Float32Array(dim * codebookSize);
-  const squaredNorms = new Float32Array(codebookSize);
-  for (let k = 0; k < codebookSize; k++) {
-    let sum = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = codebook[k * dim + j]!;
-      minusTwoTransposed[j * codebookSize + k] = -2 * v;
-      sum += v * v;
-    }
-    squaredNorms[k] = sum;
-  }
-  const table = g.addInitializer(g.uniqueName('search_table'), { dataType: 'float32', dims: [dim, codebookSize], data: minusTwoTransposed });
-  const norms = g.addInitializer(g.uniqueName('code_norms'), { dataType: 'float32', dims: [codebookSize], data: squaredNorms });
-  const scores = node('Add', [node('MatMul', [rows, table]), norms]);
-  return node('ArgMin', [scores], { axis: 1, keepdims: 0, select_last_index: 0 });
+export interface StreamingExportOptions {
+  /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/runtime/streaming/search.ts). */
+  search?: StreamSearch;
 }
 
 /** The streaming encoder step of a causal codec, as ONNX bytes (`encoder.stream.onnx`). */
-export function exportStreamingEncoderOnnx(model: CodecModel): Uint8Array {
+export function exportStreamingEncoderOnnx(model: CodecModel, options: StreamingExportOptions = {}): Uint8Array {
   requireStreamable(model);
   const { codebookSize } = model.config.quantizer;
   const dim = model.config.latentDim;
@@ -100,11 +70,17 @@ export function exportStreamingEncoderOnnx(model: CodecModel): Uint8Array {
   const states = new StreamStates(g);
   const audio = g.addInput(STREAM_NAMES.encoderInput, 'float32', [1, 1, 'samples']);
   const latents = model.exportStreamingEncoderOnnx(g, audio, states);
-  const tokens = emitNearestCode(g, latents, codebookValues(model), codebookSize, dim, model.config.quantizer.normalized);
+  const tokens = emitNearestCodeSearch(g, latents, {
+    codebook: codebookValues(model),
+    codebookSize,
+    dim,
+    normalized: model.config.quantizer.normalized,
+    method: options.search ?? 'pruned',
+  });
   g.addOutput(STREAM_NAMES.encoderOutput, 'int64', ['frames']);
   g.addNode('Identity', [tokens], [STREAM_NAMES.encoderOutput]);
   states.finish();
-  return g.toModelBytes({ metadata: streamMetadata(model, 'encoder') });
+  return g.toModelBytes({ metadata: streamMetadata(model, 'encoder'), opsetImports: SEARCH_OPSET_IMPORTS });
 }
 
 /** The streaming decoder step of a causal codec, as ONNX bytes (`decoder.stream.onnx`). */
@@ -128,8 +104,8 @@ export function exportStreamingDecoderOnnx(model: CodecModel): Uint8Array {
 }
 
 /** Both step graphs: what the model directory stores as encoder.stream.onnx and decoder.stream.onnx. */
-export function exportStreamingOnnx(model: CodecModel): { encoder: Uint8Array; decoder: Uint8Array } {
-  return { encoder: exportStreamingEncoderOnnx(model), decoder: exportStreamingDecoderOnnx(model) };
+export function exportStreamingOnnx(model: CodecModel, options: StreamingExportOptions = {}): { encoder: Uint8Array; decoder: Uint8Array } {
+  return { encoder: exportStreamingEncoderOnnx(model, options), decoder: exportStreamingDecoderOnnx(model) };
 }
 
 /** For people reading the file (e.g. in Netron); the runtime takes these from the codec config. */

@@ -1,0 +1,144 @@
+/**
+ * The quantizer's nearest-code search as ONNX nodes, for the encoder step graph.
+ *
+ * Scores are what src/quantizers/search.ts minimises: s_k = ‖e_k‖² − 2 z·e_k,
+ * first index on ties, with z (and the codes) on the unit sphere when the
+ * quantizer is normalised.
+ *
+ * 'exhaustive' scores every code in float32: at K = 262,144 and d = 32 that
+ * reads a 32 MiB table per frame, ~2.4 ms here, memory-bound, more than the
+ * 2 ms a 20 ms frame may cost. 'pruned' (the default) gives the same answer
+ * reading a quarter of that: it scores every code against an int8 copy of the
+ * table (onnxruntime's DynamicQuantizeMatMul, ~8 MiB), bounds how far each
+ * approximate score can be from the float32 one, keeps every code whose
+ * approximate score is within twice that bound of the best (the true best is
+ * always among them), and rescores only those in float32. The bound, for a
+ * row z and a code column b_k = −2·e_k quantized to b'_k, z quantized to z':
+ *
+ *   |z·b_k − z'·b'_k| ≤ ‖z‖·max‖b_k − b'_k‖ + ‖z − z'‖·max‖b'_k‖,
+ *   ‖z − z'‖ ≤ √d·s_z,  s_z = (max(0, max z) − min(0, min z)) / 255
+ *
+ * (a uint8 step of the dynamic quantization; one full step, not half, to cover
+ * saturation at the ends), plus a float-rounding slack. The maxima over codes
+ * are computed from the table when the graph is written.
+ */
+import type { OnnxGraphBuilder } from '../../onnx/index.js';
+
+export type StreamSearch = 'pruned' | 'exhaustive';
+
+/** Operator-set imports a graph with this search needs. */
+export const SEARCH_OPSET_IMPORTS: Record<string, number> = { 'com.microsoft': 1 };
+
+/** Largest magnitude in the int8 table (7 bits; see where it is built). */
+const INT8_TABLE_LIMIT = 63;
+
+/** Relative slack for float rounding of the approximate and exact scores (generous: it only adds candidates). */
+const ROUNDING_SLACK = 1e-4;
+
+type Attributes = Parameters<OnnxGraphBuilder['addNode']>[3];
+
+function nodeEmitter(g: OnnxGraphBuilder) {
+  return (op: string, inputs: string[], attributes: Attributes = {}, domain?: string): string => {
+    const output = g.uniqueName(op.toLowerCase());
+    g.addNode(op, inputs, [output], attributes, domain === undefined ? {} : { domain });
+    return output;
+  };
+}
+
+export interface SearchEmitOptions {
+  /** The effective codebook E, [K, d] row-major. */
+  codebook: Float32Array;
+  codebookSize: number;
+  dim: number;
+  /** Search on the unit sphere (l2-normalise the latents first). */
+  normalized: boolean;
+  method: StreamSearch;
+}
+
+/** Emits the search: latents [1, d, F] → int64 token ids [F]. */
+export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, options: SearchEmitOptions): string {
+  const { codebook, codebookSize: K, dim: d } = options;
+  const node = nodeEmitter(g);
+  const scalar = (value: number) => g.addConstant('c', 'float32', [value], []);
+  const axis1 = () => g.addConstant('axis', 'int64', [1]);
+  // [1, d, F] → rows [F, d].
+  let rows = node('Reshape', [node('Transpose', [latents], { perm: [0, 2, 1] }), g.addConstant('rows', 'int64', [-1, d])]);
+  if (options.normalized) {
+    // z / sqrt(Σz² + 1e-12), as SimVQ's unitRows.
+    const squares = node('ReduceSum', [node('Mul', [rows, rows]), axis1()], { keepdims: 1 });
+    rows = node('Div', [rows, node('Sqrt', [node('Add', [squares, scalar(1e-12)])])]);
+  }
+  // ‖e_k‖² in float32, as the tfjs search table's.
+  const squaredNorms = new Float32Array(K);
+  for (let k = 0; k < K; k++) {
+    let sum = 0;
+    for (let j = 0; j < d; j++) sum = Math.fround(sum + Math.fround(codebook[k * d + j]! * codebook[k * d + j]!));
+    squaredNorms[k] = sum;
+  }
+  const norms = g.addInitializer(g.uniqueName('code_norms'), { dataType: 'float32', dims: [K], data: squaredNorms });
+
+  if (options.method === 'exhaustive') {
+    const minusTwoTransposed = new Float32Array(d * K);
+    for (let k = 0; k < K; k++) for (let j = 0; j < d; j++) minusTwoTransposed[j * K + k] = -2 * codebook[k * d + j]!;
+    const table = g.addInitializer(g.uniqueName('search_table'), { dataType: 'float32', dims: [d, K], data: minusTwoTransposed });
+    return node('ArgMin', [node('Add', [node('MatMul', [rows, table]), norms])], { axis: 1, keepdims: 0, select_last_index: 0 });
+  }
+
+  // int8 copy of B = −2·Eᵀ [d, K], one scale per code (column), zero point 0, in
+  // ±63 only: on AVX2 without VNNI, onnxruntime's u8×s8 kernel adds pairs of
+  // products in int16 and saturates beyond that (seen here: scores off by 30 %).
+  const quantized = new Int8Array(d * K);
+  const scales = new Float32Array(K);
+  let maxErrorNorm = 0;
+  let maxQuantizedNorm = 0;
+  let maxSquaredNorm = 0;
+  for (let k = 0; k < K; k++) {
+    let largest = 0;
+    for (let j = 0; j < d; j++) largest = Math.max(largest, Math.abs(2 * codebook[k * d + j]!));
+    const scale = largest > 0 ? largest / INT8_TABLE_LIMIT : 1;
+    scales[k] = scale;
+    let error = 0;
+    let norm = 0;
+    for (let j = 0; j < d; j++) {
+      const b = -2 * codebook[k * d + j]!;
+      const q = Math.max(-INT8_TABLE_LIMIT, Math.min(INT8_TABLE_LIMIT, Math.round(b / scale)));
+      quantized[j * K + k] = q;
+      const dequantized = Math.fround(scales[k]!) * q;
+      error += (b - dequantized) ** 2;
+      norm += dequantized ** 2;
+    }
+    maxErrorNorm = Math.max(maxErrorNorm, Math.sqrt(error));
+    maxQuantizedNorm = Math.max(maxQuantizedNorm, Math.sqrt(norm));
+    maxSquaredNorm = Math.max(maxSquaredNorm, squaredNorms[k]!);
+  }
+  const table = g.addInitializer(g.uniqueName('search_table_int8'), { dataType: 'int8', dims: [d, K], data: quantized });
+  const tableScales = g.addInitializer(g.uniqueName('search_scales'), { dataType: 'float32', dims: [K], data: scales });
+  const zeroPoints = g.addInitializer(g.uniqueName('search_zero_points'), { dataType: 'int8', dims: [K], data: new Int8Array(K) });
+  // Approximate scores [F, K], the norms added as the bias.
+  const approximate = node('DynamicQuantizeMatMul', [rows, table, tableScales, zeroPoints, norms], {}, 'com.microsoft');
+
+  // The bound τ per row [F, 1].
+  const rowNorm = node('Sqrt', [node('ReduceSum', [node('Mul', [rows, rows]), axis1()], { keepdims: 1 })]);
+  const upper = node('Max', [node('ReduceMax', [rows], { keepdims: 0 }), scalar(0)]);
+  const lower = node('Min', [node('ReduceMin', [rows], { keepdims: 0 }), scalar(0)]);
+  const rowStep = node('Div', [node('Sub', [upper, lower]), scalar(255)]);
+  const tau = node('Add', [
+    node('Mul', [rowNorm, scalar(maxErrorNorm + ROUNDING_SLACK * 2 * maxQuantizedNorm)]),
+    node('Add', [node('Mul', [rowStep, scalar(Math.sqrt(d) * maxQuantizedNorm)]), scalar(ROUNDING_SLACK * (1 + maxSquaredNorm))]),
+  ]);
+  // Candidates: approx_k ≤ min_j approx_j + 2τ. Their code ids, row by row (a code may come twice).
+  // (Opset 17: ReduceMin takes axes as an attribute, ReduceSum as an input.)
+  const best = node('ReduceMin', [approximate], { axes: [1], keepdims: 1 });
+  const keep = node('LessOrEqual', [approximate, node('Add', [best, node('Mul', [tau, scalar(2)])])]);
+  const positions = node('NonZero', [keep]);
+  const candidates = node('Reshape', [node('Gather', [positions, g.addConstant('column', 'int64', [1])], { axis: 0 }), g.addConstant('flat', 'int64', [-1])]);
+  // Exact float32 scores of every candidate for every row [F, n].
+  const codebookTensor = g.addInitializer(g.uniqueName('codebook_rows'), { dataType: 'float32', dims: [K, d], data: codebook });
+  const candidateCodes = node('Gather', [codebookTensor, candidates], { axis: 0 });
+  const dots = node('MatMul', [rows, node('Transpose', [node('Mul', [candidateCodes, scalar(-2)])], { perm: [1, 0] })]);
+  const exact = node('Add', [dots, node('Gather', [norms, candidates], { axis: 0 })]);
+  // The smallest code id among each row's minima: a full argmin's first index, whatever the candidates' order.
+  const isBest = node('Equal', [exact, node('ReduceMin', [exact], { axes: [1], keepdims: 1 })]);
+  const ids = node('Where', [isBest, candidates, g.addConstant('none', 'int64', [K], [])]);
+  return node('ReduceMin', [ids], { axes: [1], keepdims: 0 });
+}
