@@ -245,3 +245,42 @@ describe('streaming encode/decode', function () {
     expect(out.flatMap((c) => Array.from(c))).to.deep.equal(expected);
   });
 });
+
+describe('examples/stream-playback', function () {
+  this.timeout(60_000);
+
+  it('writing a WAV (its path when there is no audio device), gives the whole-file round trip of the input', async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeWav } = await import('../../src/audio/index.js');
+    const { streamPlayback } = await import('../../examples/stream-playback.js');
+    await initEngine({ backend: 'wasm+onnxruntime' });
+    const dir = await mkdtemp(join(tmpdir(), 'stream-playback-'));
+    try {
+      const config = await tinyConfig('vocos', 0);
+      const model = new CodecModel(config, 5);
+      perturb(model, 6);
+      const graphs = exportStreamingOnnx(model);
+      await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+      await writeFile(join(dir, 'encoder.stream.onnx'), graphs.encoder);
+      await writeFile(join(dir, 'decoder.stream.onnx'), graphs.decoder);
+      const speech = (await readWav('samples/speech-16k.wav')).samples.slice(0, 7 * model.hop + 50);
+      await writeWav(join(dir, 'in.wav'), speech, 16000, { format: 'float32' });
+      const options = { input: join(dir, 'in.wav'), modelDir: dir, preset: '', chunk: 97, realtime: false, out: join(dir, 'out.wav'), forceWav: true, force: false };
+      const report = await streamPlayback(options);
+      expect([report.sink, report.tokens, report.samples, report.randomWeights]).to.deep.equal(['wav', 8, speech.length, false]);
+      const padded = padToHop(speech, model.hop);
+      const expected = tf.tidy(() => model.decode(model.encode(tf.tensor3d(padded, [1, 1, padded.length]))).dataSync() as Float32Array);
+      const written = (await readWav(join(dir, 'out.wav'))).samples;
+      expect(maxAbsDifference(written, expected.subarray(0, speech.length))).to.be.below(1e-4);
+      // An existing output is kept unless forced.
+      let refused: unknown = null;
+      await streamPlayback(options).catch((error: unknown) => (refused = error));
+      expect(refused).to.be.instanceOf(InputError).with.property('message').match(/exists/);
+      model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
