@@ -29,6 +29,13 @@ export type StreamSearch = 'pruned' | 'exhaustive';
 /** Operator-set imports a graph with this search needs. */
 export const SEARCH_OPSET_IMPORTS: Record<string, number> = { 'com.microsoft': 1 };
 
+/** Codes per candidate block (the block is gcd(K, this)). */
+const CANDIDATE_BLOCK = 64;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
 /** Largest magnitude in the int8 table (7 bits; see where it is built). */
 const INT8_TABLE_LIMIT = 63;
 
@@ -126,17 +133,22 @@ export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, opti
     node('Mul', [rowNorm, scalar(maxErrorNorm + ROUNDING_SLACK * 2 * maxQuantizedNorm)]),
     node('Add', [node('Mul', [rowStep, scalar(Math.sqrt(d) * maxQuantizedNorm)]), scalar(ROUNDING_SLACK * (1 + maxSquaredNorm))]),
   ]);
-  // Candidates: approx_k ≤ min_j approx_j + 2τ. Their code ids, row by row (a code may come twice).
+  // Candidates: approx_k ≤ min_j approx_j + 2τ, taken a block of codes at a time (every code of a
+  // block whose smallest approximate score passes): one reduction over the scores instead of a
+  // comparison and a NonZero scan over all K of them, and the block ids say which codes to rescore.
   // (Opset 17: ReduceMin takes axes as an attribute, ReduceSum as an input.)
-  const best = node('ReduceMin', [approximate], { axes: [1], keepdims: 1 });
-  const keep = node('LessOrEqual', [approximate, node('Add', [best, node('Mul', [tau, scalar(2)])])]);
-  const positions = node('NonZero', [keep]);
-  const candidates = node('Reshape', [node('Gather', [positions, g.addConstant('column', 'int64', [1])], { axis: 0 }), g.addConstant('flat', 'int64', [-1])]);
-  // Exact float32 scores of every candidate for every row [F, n].
-  const codebookTensor = g.addInitializer(g.uniqueName('codebook_rows'), { dataType: 'float32', dims: [K, d], data: codebook });
-  const candidateCodes = node('Gather', [codebookTensor, candidates], { axis: 0 });
-  const dots = node('MatMul', [rows, node('Transpose', [node('Mul', [candidateCodes, scalar(-2)])], { perm: [1, 0] })]);
-  const exact = node('Add', [dots, node('Gather', [norms, candidates], { axis: 0 })]);
+  const block = gcd(K, CANDIDATE_BLOCK);
+  const blockMinima = node('ReduceMin', [node('Reshape', [approximate, g.addConstant('blocks', 'int64', [-1, K / block, block])])], { axes: [2], keepdims: 0 });
+  const best = node('ReduceMin', [blockMinima], { axes: [1], keepdims: 1 });
+  const keep = node('LessOrEqual', [blockMinima, node('Add', [best, node('Mul', [tau, scalar(2)])])]);
+  const blockIds = node('Gather', [node('NonZero', [keep]), g.addConstant('column', 'int64', [1], [])], { axis: 0 });
+  const firstCodes = node('Mul', [node('Unsqueeze', [blockIds, g.addConstant('axis', 'int64', [1])]), g.addConstant('block', 'int64', [block], [])]);
+  const offsets = g.addConstant('offsets', 'int64', Array.from({ length: block }, (_, i) => i), [1, block]);
+  // Code ids to rescore, block by block (a block may come twice, once per row that wants it).
+  const candidates = node('Reshape', [node('Add', [firstCodes, offsets]), g.addConstant('flat', 'int64', [-1])]);
+  // Exact float32 scores of every candidate for every row [F, n]: ‖e‖² − 2 z·e.
+  const minusTwoCodes = g.addInitializer(g.uniqueName('codebook_minus_two'), { dataType: 'float32', dims: [K, d], data: codebook.map((v) => -2 * v) });
+  const exact = node('Gemm', [rows, node('Gather', [minusTwoCodes, candidates], { axis: 0 }), node('Gather', [norms, candidates], { axis: 0 })], { transB: 1 });
   // The smallest code id among each row's minima: a full argmin's first index, whatever the candidates' order.
   const isBest = node('Equal', [exact, node('ReduceMin', [exact], { axes: [1], keepdims: 1 })]);
   const ids = node('Where', [isBest, candidates, g.addConstant('none', 'int64', [K], [])]);
