@@ -146,6 +146,24 @@ export class Conv1dLayer {
     return emit(g, 'Conv', inputs, { strides: [this.stride], dilations: [this.dilation] });
   }
 
+  /**
+   * A pointwise (kernel 1) layer on rows [N, Cin] → [N, Cout], as one Gemm:
+   * the streaming decoder keeps its frame-rate backbone as rows. `outputScale`
+   * [Cout] is folded into the weight and bias (a ConvNeXt layer scale).
+   */
+  exportOnnxRows(g: OnnxGraphBuilder, rows: string, outputScale: tf.Tensor1D | null = null): string {
+    if (this.kernelSize !== 1 || this.stride !== 1) throw new Error('Conv1dLayer.exportOnnxRows: only a pointwise layer maps rows to rows');
+    const [w, b] = tf.tidy(() => {
+      const scale = outputScale === null ? tf.ones([this.outChannels]) : outputScale;
+      const weight = this.effectiveWeight().reshape([this.outChannels, this.inChannels]).mul(scale.reshape([this.outChannels, 1]));
+      const bias = this.bias === null ? tf.zeros([this.outChannels]) : this.bias.mul(scale);
+      return [weight, bias];
+    });
+    const inputs = [rows, addWeight(g, 'gemm_w', w), addWeight(g, 'gemm_b', b)];
+    tf.dispose([w, b]);
+    return emit(g, 'Gemm', inputs, { transB: 1 });
+  }
+
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return conv1d(x, this.effectiveWeight(), {
       stride: this.stride,
@@ -258,6 +276,13 @@ export class ChannelLayerNorm {
     if (this.affine === null) return normalised;
     const column = (prefix: string, v: tf.Variable) => addWeight(g, prefix, tf.tidy(() => v.reshape([this.channels, 1])));
     return emit(g, 'Add', [emit(g, 'Mul', [normalised, column('ln_scale', this.affine.scale)]), column('ln_shift', this.affine.shift)]);
+  }
+
+  /** The same norm on rows [N, C] (over the last axis), as one LayerNormalization node (opset 17). */
+  exportOnnxRows(g: OnnxGraphBuilder, rows: string): string {
+    const scale = this.affine === null ? g.addConstant('ln_scale', 'float32', new Array<number>(this.channels).fill(1)) : addWeight(g, 'ln_scale', this.affine.scale);
+    const shift = this.affine === null ? g.addConstant('ln_shift', 'float32', new Array<number>(this.channels).fill(0)) : addWeight(g, 'ln_shift', this.affine.shift);
+    return emit(g, 'LayerNormalization', [rows, scale, shift], { axis: -1, epsilon: { float: this.epsilon } });
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {

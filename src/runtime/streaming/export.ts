@@ -100,7 +100,8 @@ export function exportStreamingDecoderOnnx(model: CodecModel): Uint8Array {
   g.addOutput(STREAM_NAMES.decoderOutput, 'float32', [1, 1, 'samples']);
   g.addNode('Identity', [audio], [STREAM_NAMES.decoderOutput]);
   states.finish();
-  return g.toModelBytes({ metadata: streamMetadata(model, 'decoder') });
+  // com.microsoft: the Vocos backbone's FastGelu.
+  return g.toModelBytes({ metadata: streamMetadata(model, 'decoder'), opsetImports: { 'com.microsoft': 1 } });
 }
 
 /** Both step graphs: what the model directory stores as encoder.stream.onnx and decoder.stream.onnx. */
