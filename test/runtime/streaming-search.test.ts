@@ -2,7 +2,8 @@
  * The encoder step graph's nearest-code search: the pruned search (int8
  * scores, bounded error, float32 rescoring) finds exactly the codes the
  * exhaustive float32 search finds, and both agree with a float64 brute force,
- * normalised or not, one frame per run or many.
+ * normalised or not, one frame per run or many, and on all-zero latents
+ * (every score is then a code's norm: the first smallest float32 norm wins).
  */
 import { createRequire } from 'node:module';
 
@@ -50,6 +51,18 @@ function bruteForce(codebook: Float32Array, rows: Float32Array, normalized: bool
   return ids;
 }
 
+/** The tie-break at zero latents: the first code of smallest ‖e‖² as float32 sums it, in order. */
+function firstSmallestNorm(codebook: Float32Array): number {
+  let best = Infinity;
+  let bestId = -1;
+  for (let k = 0; k < K; k++) {
+    let sum = 0;
+    for (let j = 0; j < D; j++) sum = Math.fround(sum + Math.fround(codebook[k * D + j]! * codebook[k * D + j]!));
+    if (sum < best) [best, bestId] = [sum, k];
+  }
+  return bestId;
+}
+
 async function searchSession(codebook: Float32Array, normalized: boolean, method: StreamSearch): Promise<InferenceSession> {
   const g = new OnnxGraphBuilder(`search_${method}`);
   g.addInput('latents', 'float32', [1, D, 'F']);
@@ -87,8 +100,9 @@ describe('streaming nearest-code search', function () {
         const code = Math.floor(rand() * K);
         for (let j = 0; j < D; j++) nearCodes[r * D + j] = codebook[code * D + j]! + 1e-3 * (rand() - 0.5);
       }
-      const rows = new Float32Array([...random, ...nearCodes]);
-      const expected = bruteForce(codebook, rows, normalized);
+      // And all-zero latents (digital silence), where every code's score is its norm.
+      const rows = new Float32Array([...random, ...nearCodes, ...new Float32Array(2 * D)]);
+      const expected = [...bruteForce(codebook, rows.subarray(0, 200 * D), normalized), ...Array<number>(2).fill(firstSmallestNorm(codebook))];
       const exhaustive = await searchSession(codebook, normalized, 'exhaustive');
       const pruned = await searchSession(codebook, normalized, 'pruned');
       expect(await search(exhaustive, rows, 1)).to.deep.equal(expected);

@@ -130,6 +130,8 @@ async function fixture(decoderType: 'vocos' | 'seanet', lstmLayers: number, seed
   // Speech, 40 hops and a partial one: the flush must pad the last frame as the whole-file encoder does.
   const speech = (await readWav('samples/speech-16k.wav')).samples;
   const audio = speech.slice(8000, 8000 + 40 * model.hop + 123);
+  // Ending in digital silence, as many files do.
+  audio.fill(0, 38 * model.hop);
   const padded = padToHop(audio, model.hop);
   const codes = tf.tidy(() => model.encode(tf.tensor3d(padded, [1, 1, padded.length])));
   const tokens = Array.from(codes.dataSync());

@@ -75,7 +75,10 @@ export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, opti
     const squares = node('ReduceSum', [node('Mul', [rows, rows]), axis1()], { keepdims: 1 });
     rows = node('Div', [rows, node('Sqrt', [node('Add', [squares, scalar(1e-12)])])]);
   }
-  // ‖e_k‖² in float32, as the tfjs search table's.
+  // ‖e_k‖² in float32, summed in order: reproducible. (tfjs's tf.sum on the wasm backend rounds
+  // differently from call to call, by an ulp or two: its SIMD path depends on the heap alignment.)
+  // These values break ties, and a frame whose latents are exactly zero (digital silence through
+  // an encoder with zero biases) ties every unit code: the first code of smallest rounded norm wins.
   const squaredNorms = new Float32Array(K);
   for (let k = 0; k < K; k++) {
     let sum = 0;
