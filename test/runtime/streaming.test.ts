@@ -124,6 +124,7 @@ async function fixture(decoderType: 'vocos' | 'seanet', lstmLayers: number, seed
   const config = await tinyConfig(decoderType, lstmLayers);
   const model = new CodecModel(config, seed);
   perturb(model, seed + 1);
+  // Exported before the whole-file run below: exporting must leave the model's weights alive.
   const graphs = exportStreamingOnnx(model);
   const encoder = await StreamingEncoder.load(graphs.encoder, { hop: model.hop });
   const decoder = await StreamingDecoder.load(graphs.decoder, { hop: model.hop, codebookSize: config.quantizer.codebookSize });

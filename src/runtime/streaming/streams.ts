@@ -115,8 +115,7 @@ export class EncodeStream extends Transform {
   private pending: Float32Array;
   private pendingLength = 0;
   private state: StepState;
-  /** Samples written so far: what a decoder's output can be trimmed back to. */
-  samplesIn = 0;
+  private samplesWritten = 0;
 
   constructor(
     private readonly session: StreamingSession,
@@ -128,6 +127,11 @@ export class EncodeStream extends Transform {
     this.state = session.initialState();
   }
 
+  /** Samples written so far: what a decoder's output can be trimmed back to. */
+  get samplesIn(): number {
+    return this.samplesWritten;
+  }
+
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (!(chunk instanceof Float32Array)) {
       callback(new InputError('EncodeStream', `expects Float32Array PCM chunks, got ${describe(chunk)}`));
@@ -135,12 +139,12 @@ export class EncodeStream extends Transform {
     }
     for (let i = 0; i < chunk.length; i++) {
       if (!Number.isFinite(chunk[i]!)) {
-        callback(new InputError('EncodeStream', `sample ${this.samplesIn + i} is ${chunk[i]}; audio must be finite`));
+        callback(new InputError('EncodeStream', `sample ${this.samplesWritten + i} is ${chunk[i]}; audio must be finite`));
         return;
       }
     }
     settle(callback, async () => {
-      this.samplesIn += chunk.length;
+      this.samplesWritten += chunk.length;
       let offset = 0;
       while (offset < chunk.length) {
         // Fill the buffer up to a whole number of steps, encode once it holds whole hops.
@@ -184,8 +188,7 @@ export class EncodeStream extends Transform {
 /** Token ids in, PCM out; see the module comment. */
 export class DecodeStream extends Transform {
   private state: StepState;
-  /** Tokens written so far. */
-  tokensIn = 0;
+  private tokensWritten = 0;
 
   constructor(
     private readonly session: StreamingSession,
@@ -197,6 +200,11 @@ export class DecodeStream extends Transform {
     this.state = session.initialState();
   }
 
+  /** Tokens written so far. */
+  get tokensIn(): number {
+    return this.tokensWritten;
+  }
+
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (!(chunk instanceof Uint32Array || chunk instanceof Int32Array || chunk instanceof Uint16Array || Array.isArray(chunk))) {
       callback(new InputError('DecodeStream', `expects token chunks (Uint32Array, Int32Array, Uint16Array or number[]), got ${describe(chunk)}`));
@@ -206,12 +214,12 @@ export class DecodeStream extends Transform {
     for (let i = 0; i < chunk.length; i++) {
       const id: unknown = chunk[i];
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.codebookSize) {
-        callback(new InputError('DecodeStream', `token ${this.tokensIn + i} is ${String(id)}, outside the codebook [0, ${this.codebookSize})`));
+        callback(new InputError('DecodeStream', `token ${this.tokensWritten + i} is ${String(id)}, outside the codebook [0, ${this.codebookSize})`));
         return;
       }
       ids[i] = BigInt(id);
     }
-    this.tokensIn += ids.length;
+    this.tokensWritten += ids.length;
     settle(callback, async () => {
       for (let start = 0; start < ids.length; start += this.maxFramesPerStep) {
         const step = ids.slice(start, Math.min(ids.length, start + this.maxFramesPerStep));
