@@ -7,3 +7,4 @@ export * from './engine/index.js';
 export * from './quantizers/index.js';
 export * from './eval/index.js';
 export * from './datasets/index.js';
+export * from './runtime/streaming/index.js';

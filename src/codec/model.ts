@@ -12,6 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import { SimVQ, VectorQuantizer } from '../quantizers/index.js';
 import { ParameterStore } from '../nn/parameters.js';
+import type { StreamStates } from '../nn/streaming.js';
+import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { hopLength, type CodecConfig, type QuantizerConfig } from './config.js';
 import { SeanetDecoder, SeanetEncoder } from './seanet.js';
 import { VocosDecoder } from './vocos.js';
@@ -123,6 +125,16 @@ export class CodecModel {
   /** Codes [B, F] → audio [B, 1, F·hop]. */
   decode(codes: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => this.decoder.apply(this.quantizer.decode(codes) as tf.Tensor3D));
+  }
+
+  /** Emits the encoder's streaming step (causal configs): audio [1, 1, T] → latents [1, d, T/hop]; src/runtime/streaming. */
+  exportStreamingEncoderOnnx(g: OnnxGraphBuilder, audio: string, states: StreamStates): string {
+    return this.encoder.exportStreamingOnnx(g, audio, states);
+  }
+
+  /** Emits the decoder's streaming step (causal configs): latents [1, d, F] → audio [1, 1, F·hop]. */
+  exportStreamingDecoderOnnx(g: OnnxGraphBuilder, latents: string, states: StreamStates): string {
+    return this.decoder.exportStreamingOnnx(g, latents, states);
   }
 
   dispose(): void {

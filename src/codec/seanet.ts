@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { BatchChannelNorm, BatchWhitening, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
 import type { ParameterScope } from '../nn/parameters.js';
+import type { StreamStates } from '../nn/streaming.js';
 import type { SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
 
 class ResidualUnit {
@@ -35,6 +36,11 @@ class ResidualUnit {
   exportOnnx(g: OnnxGraphBuilder, x: string): string {
     const h = this.dilated.exportOnnx(g, emit(g, 'Elu', [x]));
     return emit(g, 'Add', [x, this.pointwise.exportOnnx(g, emit(g, 'Elu', [h]))]);
+  }
+
+  exportStreamingOnnx(g: OnnxGraphBuilder, x: string, states: StreamStates): string {
+    const h = this.dilated.exportStreamingOnnx(g, emit(g, 'Elu', [x]), states);
+    return emit(g, 'Add', [x, this.pointwise.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states)]);
   }
 }
 
@@ -96,6 +102,23 @@ export class SeanetEncoder {
     const latents = this.output.exportOnnx(g, emit(g, 'Elu', [h]));
     return this.latentNorm === null ? latents : this.latentNorm.exportOnnx(g, latents);
   }
+
+  /**
+   * The streaming step (causal encoders only): audio [1, 1, T], T a multiple
+   * of the hop → latents [1, d, T/hop], with every convolution's and the
+   * LSTM's memory of earlier steps as states.
+   */
+  exportStreamingOnnx(g: OnnxGraphBuilder, audio: string, states: StreamStates): string {
+    let h = this.input.exportStreamingOnnx(g, audio, states);
+    for (const { units, down } of this.blocks) {
+      for (const unit of units) h = unit.exportStreamingOnnx(g, h, states);
+      h = down.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
+    }
+    if (this.lstm !== null) h = this.lstm.exportStreamingOnnx(g, h, states);
+    const latents = this.output.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
+    // Layer norm is per frame: nothing to carry.
+    return this.latentNorm === null ? latents : this.latentNorm.exportOnnx(g, latents);
+  }
 }
 
 /** Latents [B, latentDim, F] → audio [B, 1, F · hop]. */
@@ -140,5 +163,16 @@ export class SeanetDecoder {
       for (const unit of units) h = unit.exportOnnx(g, h);
     }
     return this.output.exportOnnx(g, emit(g, 'Elu', [h]));
+  }
+
+  /** The streaming step (causal decoders only): latents [1, d, F] → audio [1, 1, F·hop]. */
+  exportStreamingOnnx(g: OnnxGraphBuilder, latents: string, states: StreamStates): string {
+    let h = this.input.exportStreamingOnnx(g, latents, states);
+    if (this.lstm !== null) h = this.lstm.exportStreamingOnnx(g, h, states);
+    for (const { up, units } of this.blocks) {
+      h = up.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
+      for (const unit of units) h = unit.exportStreamingOnnx(g, h, states);
+    }
+    return this.output.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
   }
 }

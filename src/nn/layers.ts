@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv1d, convTranspose1d } from '../engine/index.js';
 import type { OnnxGraphBuilder } from '../onnx/index.js';
 import type { ParameterScope } from './parameters.js';
+import { withLeftContext, withOverlapAdd, type StreamStates } from './streaming.js';
 
 /** The weight a weight-normed layer uses: g · v / ‖v‖ over all axes but the first. */
 function normalisedWeight(direction: tf.Variable, magnitude: tf.Variable): tf.Tensor3D {
@@ -48,10 +49,30 @@ function effectiveWeight(p: WeightParameters): tf.Tensor3D {
   return p.magnitude === null ? (p.weight as tf.Tensor3D) : normalisedWeight(p.weight, p.magnitude);
 }
 
+/**
+ * The weight as used, as an initializer. Only a computed (weight-normed)
+ * weight is disposed afterwards: a plain weight is the variable itself.
+ */
+function addEffectiveWeight(g: OnnxGraphBuilder, prefix: string, p: WeightParameters): string {
+  if (p.magnitude === null) return addWeight(g, prefix, p.weight);
+  const w = tf.tidy(() => normalisedWeight(p.weight, p.magnitude!));
+  try {
+    return addWeight(g, prefix, w);
+  } finally {
+    w.dispose();
+  }
+}
+
 /** A tensor's current values as a float32 initializer (weight norm already applied). */
 export function addWeight(g: OnnxGraphBuilder, prefix: string, tensor: tf.Tensor): string {
-  const data = tf.tidy(() => tensor.dataSync() as Float32Array).slice();
+  // Not inside tf.tidy: tidy walks a returned typed array element by element (seconds for the iSTFT kernels).
+  const data = (tensor.dataSync() as Float32Array).slice();
   return g.addInitializer(g.uniqueName(prefix), { dataType: 'float32', dims: [...tensor.shape], data });
+}
+
+/** Streaming needs a causal layer: a centred one would need inputs from the future. */
+function requireCausal(causal: boolean, layer: string): void {
+  if (!causal) throw new Error(`${layer}: only a causal layer can run as a stream`);
 }
 
 /** Appends one node with a fresh output name and returns that name. */
@@ -108,11 +129,39 @@ export class Conv1dLayer {
 
   /** Emits this layer into an ONNX graph: input [B, Cin, T] → returned name [B, Cout, T/stride]. */
   exportOnnx(g: OnnxGraphBuilder, input: string): string {
-    const w = tf.tidy(() => this.effectiveWeight());
-    const inputs = [input, addWeight(g, 'conv_w', w)];
-    w.dispose();
+    const inputs = [input, addEffectiveWeight(g, 'conv_w', this.weight)];
     if (this.bias !== null) inputs.push(addWeight(g, 'conv_b', this.bias));
     return emit(g, 'Conv', inputs, { strides: [this.stride], dilations: [this.dilation], pads: [...this.padding] });
+  }
+
+  /**
+   * The streaming step: input [1, Cin, T] with T a multiple of the stride →
+   * [1, Cout, T/stride]. The left padding becomes a state holding the last
+   * inputs the next step's first outputs need (zeros at first, as the padding).
+   */
+  exportStreamingOnnx(g: OnnxGraphBuilder, input: string, states: StreamStates): string {
+    requireCausal(this.causal, 'Conv1dLayer');
+    const inputs = [withLeftContext(g, states, input, this.inChannels, this.padding[0]), addEffectiveWeight(g, 'conv_w', this.weight)];
+    if (this.bias !== null) inputs.push(addWeight(g, 'conv_b', this.bias));
+    return emit(g, 'Conv', inputs, { strides: [this.stride], dilations: [this.dilation] });
+  }
+
+  /**
+   * A pointwise (kernel 1) layer on rows [N, Cin] → [N, Cout], as one Gemm:
+   * the streaming decoder keeps its frame-rate backbone as rows. `outputScale`
+   * [Cout] is folded into the weight and bias (a ConvNeXt layer scale).
+   */
+  exportOnnxRows(g: OnnxGraphBuilder, rows: string, outputScale: tf.Tensor1D | null = null): string {
+    if (this.kernelSize !== 1 || this.stride !== 1) throw new Error('Conv1dLayer.exportOnnxRows: only a pointwise layer maps rows to rows');
+    const [w, b] = tf.tidy(() => {
+      const scale = outputScale === null ? tf.ones([this.outChannels]) : outputScale;
+      const weight = this.effectiveWeight().reshape([this.outChannels, this.inChannels]).mul(scale.reshape([this.outChannels, 1]));
+      const bias = this.bias === null ? tf.zeros([this.outChannels]) : this.bias.mul(scale);
+      return [weight, bias];
+    });
+    const inputs = [rows, addWeight(g, 'gemm_w', w), addWeight(g, 'gemm_b', b)];
+    tf.dispose([w, b]);
+    return emit(g, 'Gemm', inputs, { transB: 1 });
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -170,11 +219,26 @@ export class ConvTranspose1dLayer {
 
   /** Emits this layer into an ONNX graph: input [B, Cin, F] → returned name [B, Cout, F·stride]. */
   exportOnnx(g: OnnxGraphBuilder, input: string): string {
-    const w = tf.tidy(() => this.effectiveWeight());
-    const inputs = [input, addWeight(g, 'convt_w', w)];
-    w.dispose();
+    const inputs = [input, addEffectiveWeight(g, 'convt_w', this.weight)];
     if (this.bias !== null) inputs.push(addWeight(g, 'convt_b', this.bias));
     return emit(g, 'ConvTranspose', inputs, { strides: [this.stride], pads: [...this.trim] });
+  }
+
+  /**
+   * The streaming step: [1, Cin, F] → [1, Cout, F·stride]. The overhang that
+   * the whole-file layer trims from the right end is, mid-stream, the start of
+   * the next step's output: it is carried as a state and added there. The bias
+   * is added after the overlap-add so it counts once per sample.
+   */
+  exportStreamingOnnx(g: OnnxGraphBuilder, input: string, states: StreamStates): string {
+    requireCausal(this.causal, 'ConvTranspose1dLayer');
+    const full = emit(g, 'ConvTranspose', [input, addEffectiveWeight(g, 'convt_w', this.weight)], { strides: [this.stride] });
+    const out = withOverlapAdd(g, states, full, this.outChannels, this.kernelSize - this.stride);
+    if (this.bias === null) return out;
+    const column = tf.tidy(() => this.bias!.reshape([this.outChannels, 1]));
+    const bias = addWeight(g, 'convt_b', column);
+    column.dispose();
+    return emit(g, 'Add', [out, bias]);
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -212,6 +276,13 @@ export class ChannelLayerNorm {
     if (this.affine === null) return normalised;
     const column = (prefix: string, v: tf.Variable) => addWeight(g, prefix, tf.tidy(() => v.reshape([this.channels, 1])));
     return emit(g, 'Add', [emit(g, 'Mul', [normalised, column('ln_scale', this.affine.scale)]), column('ln_shift', this.affine.shift)]);
+  }
+
+  /** The same norm on rows [N, C] (over the last axis), as one LayerNormalization node (opset 17). */
+  exportOnnxRows(g: OnnxGraphBuilder, rows: string): string {
+    const scale = this.affine === null ? g.addConstant('ln_scale', 'float32', new Array<number>(this.channels).fill(1)) : addWeight(g, 'ln_scale', this.affine.scale);
+    const shift = this.affine === null ? g.addConstant('ln_shift', 'float32', new Array<number>(this.channels).fill(0)) : addWeight(g, 'ln_shift', this.affine.shift);
+    return emit(g, 'LayerNormalization', [rows, scale, shift], { axis: -1, epsilon: { float: this.epsilon } });
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -395,6 +466,13 @@ export class DepthwiseConv1dLayer {
     });
   }
 
+  /** The streaming step, [1, C, T] → [1, C, T], with the left padding as a state. */
+  exportStreamingOnnx(g: OnnxGraphBuilder, input: string, states: StreamStates): string {
+    requireCausal(this.causal, 'DepthwiseConv1dLayer');
+    const context = withLeftContext(g, states, input, this.channels, this.padding[0]);
+    return emit(g, 'Conv', [context, addWeight(g, 'dw_w', this.weight), addWeight(g, 'dw_b', this.bias)], { group: this.channels });
+  }
+
   apply(x: tf.Tensor3D): tf.Tensor3D {
     const [batch, , length] = x.shape;
     const padded = tf.pad(x, [[0, 0], [0, 0], [this.padding[0], this.padding[1]]]);
@@ -455,6 +533,18 @@ export class Lstm {
    * cell (ours: input, forget, cell, output), biases Wb and Rb separately.
    */
   exportOnnx(g: OnnxGraphBuilder, input: string): string {
+    return this.emitLayers(g, input, null);
+  }
+
+  /**
+   * The streaming step, [1, C, T] → [1, C, T]: each layer's hidden and cell
+   * state after the last frame become states, the next step's initial h and c.
+   */
+  exportStreamingOnnx(g: OnnxGraphBuilder, input: string, states: StreamStates): string {
+    return this.emitLayers(g, input, states);
+  }
+
+  private emitLayers(g: OnnxGraphBuilder, input: string, states: StreamStates | null): string {
     const c = this.channels;
     const reorder = (values: Float32Array, rowLength: number): Float32Array => {
       const out = new Float32Array(values.length);
@@ -467,13 +557,24 @@ export class Lstm {
       const weight = (prefix: string, values: Float32Array, dims: number[]) => g.addInitializer(g.uniqueName(prefix), { dataType: 'float32', dims, data: values });
       const bias = new Float32Array(8 * c);
       bias.set(reorder(b.dataSync() as Float32Array, 1));
-      const y = g.uniqueName('lstm_y');
-      g.addNode('LSTM', [
+      const inputs = [
         sequence,
         weight('lstm_w', reorder(w.dataSync() as Float32Array, c), [1, 4 * c, c]),
         weight('lstm_r', reorder(r.dataSync() as Float32Array, c), [1, 4 * c, c]),
         weight('lstm_b', bias, [1, 8 * c]),
-      ], [y], { hidden_size: c });
+      ];
+      const y = g.uniqueName('lstm_y');
+      if (states === null) {
+        g.addNode('LSTM', inputs, [y], { hidden_size: c });
+      } else {
+        // [directions, batch, hidden] = [1, 1, C]; zeros at the start, as the whole-file LSTM's.
+        const hidden = states.add([1, 1, c]);
+        const cell = states.add([1, 1, c]);
+        const [lastHidden, lastCell] = [g.uniqueName('lstm_h'), g.uniqueName('lstm_c')];
+        g.addNode('LSTM', [...inputs, '', hidden.previous, cell.previous], [y, lastHidden, lastCell], { hidden_size: c });
+        hidden.carry(lastHidden);
+        cell.carry(lastCell);
+      }
       sequence = emit(g, 'Squeeze', [y, g.addConstant('axis', 'int64', [1])]);
     }
     return emit(g, 'Add', [emit(g, 'Transpose', [sequence], { perm: [1, 2, 0] }), input]);

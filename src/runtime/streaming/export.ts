@@ -1,0 +1,121 @@
+/**
+ * Streaming step graphs of a causal codec, as ONNX bytes.
+ *
+ *   encoder.stream.onnx   audio [1, 1, T] (T a multiple of the hop), state.0..n
+ *                         → tokens int64 [T/hop], state.0..n.next
+ *   decoder.stream.onnx   tokens int64 [1, F], state.0..n
+ *                         → audio [1, 1, F·hop], state.0..n.next
+ *
+ * Each is the whole-file graph cut at frame boundaries (src/nn/streaming.ts):
+ * run step after step from zero states, they give the whole-file results
+ * (tokens equal, audio within float rounding). The encoder ends in the
+ * quantizer's nearest-code search over the effective codebook, a constant in
+ * the graph, so a step emits token ids; the decoder starts by looking them up
+ * in the same codebook (C·W + b for SimVQ, unit rows when normalised; never C alone).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import type { CodecModel } from '../../codec/model.js';
+import { InputError } from '../../errors.js';
+import { StreamStates } from '../../nn/streaming.js';
+import { OnnxGraphBuilder } from '../../onnx/index.js';
+import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type StreamSearch } from './search.js';
+
+/** Graph input and output names the stream runtime relies on. */
+export const STREAM_NAMES = {
+  encoderInput: 'audio',
+  encoderOutput: 'tokens',
+  decoderInput: 'tokens',
+  decoderOutput: 'audio',
+} as const;
+
+/** A quantizer whose effective codebook can be read ([K, d]); SimVQ and plain VQ both can. */
+interface CodebookSource {
+  codebook(): tf.Tensor2D;
+}
+
+function hasCodebook(quantizer: unknown): quantizer is CodebookSource {
+  return typeof (quantizer as Partial<CodebookSource>).codebook === 'function';
+}
+
+/** The effective codebook [K, d] as float32 values. */
+function codebookValues(model: CodecModel): Float32Array {
+  const quantizer: unknown = model.quantizer;
+  if (!hasCodebook(quantizer)) throw new InputError('quantizer', `'${model.quantizer.method}' has no readable codebook to stream with`);
+  const codebook = quantizer.codebook();
+  try {
+    return (codebook.dataSync() as Float32Array).slice();
+  } finally {
+    codebook.dispose();
+  }
+}
+
+function requireStreamable(model: CodecModel): void {
+  if (!model.config.causal) {
+    throw new InputError(model.config.name, 'only a causal codec can stream (its centred convolutions look ahead); use a causal preset such as speech-16k-0.9kbps');
+  }
+}
+
+export interface StreamingExportOptions {
+  /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/runtime/streaming/search.ts). */
+  search?: StreamSearch;
+}
+
+/** The streaming encoder step of a causal codec, as ONNX bytes (`encoder.stream.onnx`). */
+export function exportStreamingEncoderOnnx(model: CodecModel, options: StreamingExportOptions = {}): Uint8Array {
+  requireStreamable(model);
+  const { codebookSize } = model.config.quantizer;
+  const dim = model.config.latentDim;
+  const g = new OnnxGraphBuilder('simvq_stream_encoder');
+  const states = new StreamStates(g);
+  const audio = g.addInput(STREAM_NAMES.encoderInput, 'float32', [1, 1, 'samples']);
+  const latents = model.exportStreamingEncoderOnnx(g, audio, states);
+  const tokens = emitNearestCodeSearch(g, latents, {
+    codebook: codebookValues(model),
+    codebookSize,
+    dim,
+    normalized: model.config.quantizer.normalized,
+    method: options.search ?? 'pruned',
+  });
+  g.addOutput(STREAM_NAMES.encoderOutput, 'int64', ['frames']);
+  g.addNode('Identity', [tokens], [STREAM_NAMES.encoderOutput]);
+  states.finish();
+  return g.toModelBytes({ metadata: streamMetadata(model, 'encoder'), opsetImports: SEARCH_OPSET_IMPORTS });
+}
+
+/** The streaming decoder step of a causal codec, as ONNX bytes (`decoder.stream.onnx`). */
+export function exportStreamingDecoderOnnx(model: CodecModel): Uint8Array {
+  requireStreamable(model);
+  const { codebookSize } = model.config.quantizer;
+  const dim = model.config.latentDim;
+  const g = new OnnxGraphBuilder('simvq_stream_decoder');
+  const states = new StreamStates(g);
+  const tokens = g.addInput(STREAM_NAMES.decoderInput, 'int64', [1, 'frames']);
+  const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [codebookSize, dim], data: codebookValues(model) });
+  const rows = g.uniqueName('gather');
+  g.addNode('Gather', [codebook, tokens], [rows], { axis: 0 });
+  const latents = g.uniqueName('latents');
+  g.addNode('Transpose', [rows], [latents], { perm: [0, 2, 1] });
+  const audio = model.exportStreamingDecoderOnnx(g, latents, states);
+  g.addOutput(STREAM_NAMES.decoderOutput, 'float32', [1, 1, 'samples']);
+  g.addNode('Identity', [audio], [STREAM_NAMES.decoderOutput]);
+  states.finish();
+  // com.microsoft: the Vocos backbone's FastGelu.
+  return g.toModelBytes({ metadata: streamMetadata(model, 'decoder'), opsetImports: { 'com.microsoft': 1 } });
+}
+
+/** Both step graphs: what the model directory stores as encoder.stream.onnx and decoder.stream.onnx. */
+export function exportStreamingOnnx(model: CodecModel, options: StreamingExportOptions = {}): { encoder: Uint8Array; decoder: Uint8Array } {
+  return { encoder: exportStreamingEncoderOnnx(model, options), decoder: exportStreamingDecoderOnnx(model) };
+}
+
+/** For people reading the file (e.g. in Netron); the runtime takes these from the codec config. */
+function streamMetadata(model: CodecModel, part: 'encoder' | 'decoder'): Record<string, string> {
+  return {
+    'simvq.stream': part,
+    'simvq.model': model.config.name,
+    'simvq.sample_rate': String(model.config.sampleRate),
+    'simvq.hop': String(model.hop),
+    'simvq.codebook_size': String(model.config.quantizer.codebookSize),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * A streaming step graph loaded into onnxruntime-node, and the state one
+ * stream carries through it.
+ *
+ * The session is stateless and can serve many streams; each stream owns a
+ * `StepState` (the graph's `state.<i>` tensors, zeros at the start) and hands
+ * each step's `state.<i>.next` outputs back in as the next step's inputs.
+ * Sessions use the project's onnxruntime options (src/engine/ort/runtime.ts):
+ * intra-op threads from `onnxRuntimeThreads()`, spinning off.
+ */
+import { createRequire } from 'node:module';
+
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
+
+import { onnxRuntimeThreads } from '../../engine/ort/runtime.js';
+import { InputError } from '../../errors.js';
+import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
+
+interface OnnxRuntimeNode {
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: {
+    new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor;
+    new (type: 'int64', data: BigInt64Array, dims: readonly number[]): OrtTensor;
+  };
+}
+
+const require = createRequire(import.meta.url);
+
+/** The graph's carried states, as the current values to feed. */
+export type StepState = Record<string, OrtTensor>;
+
+export class StreamingSession {
+  private constructor(
+    private readonly session: InferenceSession,
+    private readonly ort: OnnxRuntimeNode,
+    /** State input name → its static shape. */
+    private readonly stateShapes: ReadonlyMap<string, readonly number[]>,
+    readonly inputName: string,
+    readonly outputName: string,
+  ) {}
+
+  /** Loads a step graph; `what` names it in errors (e.g. the file it came from). */
+  static async load(bytes: Uint8Array, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
+    const ort = require('onnxruntime-node') as OnnxRuntimeNode;
+    let session: InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: onnxRuntimeThreads(),
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        // Spinning workers starve the JavaScript thread on small machines (DESIGN.md).
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new InputError(what, `not an ONNX model onnxruntime can load (${message.split('\n')[0]})`);
+    }
+    const stateShapes = new Map<string, readonly number[]>();
+    for (const meta of session.inputMetadata) {
+      if (meta.name === inputName) continue;
+      const shape = meta.isTensor ? meta.shape : [];
+      if (!meta.isTensor || !shape.every((d): d is number => typeof d === 'number') || !session.outputNames.includes(meta.name + NEXT_STATE_SUFFIX)) {
+        await session.release();
+        throw new InputError(what, `not a streaming step graph: input '${meta.name}' is neither '${inputName}' nor a state with a fixed shape and a '${meta.name}${NEXT_STATE_SUFFIX}' output`);
+      }
+      stateShapes.set(meta.name, shape as number[]);
+    }
+    if (!session.inputNames.includes(inputName) || !session.outputNames.includes(outputName)) {
+      await session.release();
+      throw new InputError(what, `not a streaming step graph: expected input '${inputName}' and output '${outputName}', found inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]`);
+    }
+    return new StreamingSession(session, ort, stateShapes, inputName, outputName);
+  }
+
+  /** Zeros for every state: the start of a stream (the whole-file graph's zero padding). */
+  initialState(): StepState {
+    const state: StepState = {};
+    for (const [name, shape] of this.stateShapes) state[name] = new this.ort.Tensor('float32', new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    return state;
+  }
+
+  floatTensor(data: Float32Array, dims: readonly number[]): OrtTensor {
+    return new this.ort.Tensor('float32', data, dims);
+  }
+
+  int64Tensor(data: BigInt64Array, dims: readonly number[]): OrtTensor {
+    return new this.ort.Tensor('int64', data, dims);
+  }
+
+  /** One step: returns the graph's output and the state for the next step. */
+  async step(input: OrtTensor, state: StepState): Promise<{ output: OrtTensor; state: StepState }> {
+    const results = await this.session.run({ [this.inputName]: input, ...state });
+    const next: StepState = {};
+    for (const name of this.stateShapes.keys()) next[name] = results[name + NEXT_STATE_SUFFIX]!;
+    return { output: results[this.outputName]!, state: next };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
