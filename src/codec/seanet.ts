@@ -116,7 +116,7 @@ export class SeanetEncoder {
     }
     if (this.lstm !== null) h = this.lstm.exportStreamingOnnx(g, h, states);
     const latents = this.output.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
-    // Layer norm is per frame: nothing to carry.
+    // Every latent norm is per frame at inference (batch statistics are training-only): nothing to carry.
     return this.latentNorm === null ? latents : this.latentNorm.exportOnnx(g, latents);
   }
 }

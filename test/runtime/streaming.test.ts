@@ -31,7 +31,7 @@ async function tinyConfig(decoder: 'vocos' | 'seanet', lstmLayers: number): Prom
     ...preset,
     name: `tiny-stream-${decoder}`,
     latentDim: 8,
-    encoder: { ...preset.encoder, channels: 4, lstmLayers, normalizeLatents: lstmLayers > 0 },
+    encoder: { ...preset.encoder, channels: 4, lstmLayers, latentNorm: lstmLayers > 0 ? 'layer' : preset.encoder.latentNorm },
     quantizer: { ...preset.quantizer, codebookSize: 64 },
     decoder:
       decoder === 'vocos'
