@@ -14,3 +14,4 @@ export {
 } from './shard-format.js';
 export { CORPUS_INDEX_FILE, CORPUS_MANIFEST_FILE, mergeShards, type CorpusIndex, type CorpusManifestRecord, type CorpusShardEntry } from './merge.js';
 export { TokenCorpus, type WindowOptions } from './reader.js';
+export { tokenize, type TokenizeOptions, type TokenizeSummary } from './run.js';

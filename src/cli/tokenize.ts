@@ -1,0 +1,89 @@
+/**
+ * The token-pipeline commands: `tokenize`, `tokenize merge`, `detokenize`.
+ * Loaded on use by main.ts.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { writeWav } from '../audio/index.js';
+import { InputError } from '../errors.js';
+import { Codec } from '../runtime/codec.js';
+import { mergeShards, parseShardSelector, TokenCorpus, tokenize } from '../tokenize/index.js';
+import { parseNumberOption } from './datasets.js';
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export interface TokenizeCliOptions {
+  out: string;
+  model?: string;
+  workers?: string;
+  shard?: string;
+  shardSeconds?: string;
+}
+
+export async function tokenizeCommand(spec: string, options: TokenizeCliOptions): Promise<void> {
+  const summary = await tokenize({
+    data: spec,
+    out: options.out,
+    ...(options.model === undefined ? {} : { model: options.model }),
+    workers: parseNumberOption('--workers', options.workers, 2),
+    ...(options.shard === undefined ? {} : { shard: parseShardSelector(options.shard) }),
+    ...(options.shardSeconds === undefined ? {} : { shardSeconds: parseNumberOption('--shard-seconds', options.shardSeconds, 3600) }),
+    log,
+    onShard: (done, total) => log(`shards: ${done}/${total}`),
+  });
+  const speed = summary.wallSeconds > 0 ? summary.audioSeconds / summary.wallSeconds : 0;
+  process.stdout.write(
+    `${options.out}: ${summary.shardsWritten} shards written, ${summary.shardsAlreadyWhole} already whole (of ${summary.shardCount} in the plan); ` +
+      `${summary.utterances} utterances, ${summary.skippedFiles} files skipped; ${speed.toFixed(1)}x real time\n`,
+  );
+  process.stdout.write(JSON.stringify({ ...summary, x_real_time: speed }) + '\n');
+}
+
+export async function tokenizeMergeCommand(directory: string): Promise<void> {
+  const index = await mergeShards(directory);
+  const hours = index.durationSeconds / 3600;
+  process.stdout.write(
+    `${directory}: ${index.shardCount} shards whole; ${index.utterances} utterances, ${index.tokens} tokens, ${hours.toFixed(2)} h; ` +
+      `wrote ${join(directory, 'index.json')} and ${join(directory, 'manifest.jsonl')}\n`,
+  );
+}
+
+export interface DetokenizeCliOptions {
+  id: string[];
+  outDir: string;
+  model?: string;
+  force?: boolean;
+}
+
+export async function detokenizeCommand(directory: string, options: DetokenizeCliOptions): Promise<void> {
+  if (options.id.length === 0) throw new InputError('--id', 'name at least one utterance to decode');
+  const corpus = await TokenCorpus.open(directory);
+  const made = corpus.index.model;
+  const codec = await Codec.load(options.model);
+  try {
+    if (codec.modelHash !== made.hash) {
+      throw new InputError(directory, `holds tokens of model ${made.id} (${made.hash}); the model given is ${codec.modelId} (${codec.modelHash})`);
+    }
+    const wanted = new Set(options.id);
+    await mkdir(options.outDir, { recursive: true });
+    for await (const utterance of corpus.utterances()) {
+      if (!wanted.delete(utterance.id)) continue;
+      const originalLength = Math.min(utterance.tokens.length * codec.hop, Math.round(utterance.durationSeconds * codec.sampleRate));
+      const audio = await codec.decode({
+        header: { modelId: made.id, modelHash: made.hash, sampleRate: made.sampleRate, frameRate: made.frameRate, codebookSize: made.codebookSize, frameCount: utterance.tokens.length, originalLength },
+        codes: utterance.tokens,
+      });
+      // Ids may hold path separators (a dir: dataset's relative paths).
+      const path = join(options.outDir, `${utterance.id.replaceAll('/', '__')}.wav`);
+      await writeWav(path, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
+      process.stdout.write(`${path}\n`);
+      if (wanted.size === 0) break;
+    }
+    if (wanted.size > 0) throw new InputError(directory, `has no utterance ${[...wanted].join(', ')}`);
+  } finally {
+    await codec.dispose();
+  }
+}
