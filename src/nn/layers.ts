@@ -108,7 +108,8 @@ export class Conv1dLayer {
 
   /** Emits this layer into an ONNX graph: input [B, Cin, T] → returned name [B, Cout, T/stride]. */
   exportOnnx(g: OnnxGraphBuilder, input: string): string {
-    const w = tf.tidy(() => this.effectiveWeight());
+    // A clone: without weight norm effectiveWeight() is the variable itself, which must survive the dispose below.
+    const w = tf.tidy(() => this.effectiveWeight().clone());
     const inputs = [input, addWeight(g, 'conv_w', w)];
     w.dispose();
     if (this.bias !== null) inputs.push(addWeight(g, 'conv_b', this.bias));
@@ -170,7 +171,8 @@ export class ConvTranspose1dLayer {
 
   /** Emits this layer into an ONNX graph: input [B, Cin, F] → returned name [B, Cout, F·stride]. */
   exportOnnx(g: OnnxGraphBuilder, input: string): string {
-    const w = tf.tidy(() => this.effectiveWeight());
+    // A clone: without weight norm effectiveWeight() is the variable itself, which must survive the dispose below.
+    const w = tf.tidy(() => this.effectiveWeight().clone());
     const inputs = [input, addWeight(g, 'convt_w', w)];
     w.dispose();
     if (this.bias !== null) inputs.push(addWeight(g, 'convt_b', this.bias));
