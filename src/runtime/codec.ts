@@ -22,8 +22,7 @@ import { InputError } from '../errors.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
 import type { SvqFile, SvqHeader } from '../tokens/svq.js';
 import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
-import { DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUT } from './export.js';
-import { describeModel, readModelDirectory, type ModelDirectory } from './model-dir.js';
+import { DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUT, describeModel, readModelDirectory, type ModelDirectory } from './model-dir.js';
 import { loadOnnxRuntimeModule, openRuntimeSession, type OnnxRuntimeModule, type OrtSession } from './ort-session.js';
 
 /** Tokens with their metadata: exactly what a .svq file holds. */
@@ -35,8 +34,9 @@ export interface CodecLoadOptions {
   /** 'auto' (default): onnxruntime when it loads, else tfjs. */
   engine?: RuntimeEngine | 'auto';
   /**
-   * New frames per encoder run. The code search's scores take frames · K floats
-   * (1 MiB a frame at K = 262,144), so this bounds the encoder's memory. Default 64.
+   * New frames per encoder run (default 128). Each run also recomputes the
+   * encoder's left context (12 frames for the speech preset), and its code
+   * search holds frames · 16,384 scores, so this trades speed against memory.
    */
   encodeWindowFrames?: number;
   /** New frames per decoder run (default 1000, 20 s at 50 tokens/s). */
@@ -60,48 +60,59 @@ export function chooseEngine(requested: RuntimeEngine | 'auto', onnxRuntime: { o
   return { engine: 'tfjs', reason: `${onnxRuntime.reason}; running the model on tfjs instead` };
 }
 
+/**
+ * onnxruntime: encoder.onnx and decoder.onnx. Each session opens on first use,
+ * so a process that only encodes never holds the decoder (its copy of the
+ * codebook is 32 MiB at K = 262,144).
+ */
 class OnnxWindowModel implements WindowModel {
+  private encoder: Promise<OrtSession> | null = null;
+  private decoder: Promise<OrtSession> | null = null;
+
   constructor(
     private readonly ort: OnnxRuntimeModule,
-    private readonly encoder: OrtSession,
-    private readonly decoder: OrtSession,
+    private readonly model: ModelDirectory,
   ) {}
 
-  static async open(ort: OnnxRuntimeModule, model: ModelDirectory): Promise<OnnxWindowModel> {
-    const open = async (role: 'encoder' | 'decoder', input: string, output: string) => {
-      const path = model.graphPath(role)!;
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(path);
-      } catch {
+  private open(role: 'encoder' | 'decoder', input: string, output: string): Promise<OrtSession> {
+    const path = this.model.graphPath(role)!;
+    return readFile(path).then(
+      (bytes) => openRuntimeSession(this.ort, bytes, path, [input], [output]),
+      () => {
         throw new InputError(path, `the model's ${role} graph cannot be read`);
-      }
-      return openRuntimeSession(ort, bytes, path, [input], [output]);
-    };
-    const encoder = await open('encoder', ENCODER_INPUT, ENCODER_OUTPUT);
-    try {
-      return new OnnxWindowModel(ort, encoder, await open('decoder', DECODER_INPUT, DECODER_OUTPUT));
-    } catch (error) {
-      await encoder.release();
-      throw error;
-    }
+      },
+    );
+  }
+
+  private encoderSession(): Promise<OrtSession> {
+    this.encoder ??= this.open('encoder', ENCODER_INPUT, ENCODER_OUTPUT);
+    return this.encoder;
+  }
+
+  private decoderSession(): Promise<OrtSession> {
+    this.decoder ??= this.open('decoder', DECODER_INPUT, DECODER_OUTPUT);
+    return this.decoder;
   }
 
   async encodeWindow(audio: Float32Array): Promise<Uint32Array> {
-    const result = await this.encoder.run({ [ENCODER_INPUT]: new this.ort.Tensor('float32', audio, [1, 1, audio.length]) });
+    const session = await this.encoderSession();
+    const result = await session.run({ [ENCODER_INPUT]: new this.ort.Tensor('float32', audio, [1, 1, audio.length]) });
     const tokens = result[ENCODER_OUTPUT]!.data as BigInt64Array;
     return Uint32Array.from(tokens, (t) => Number(t));
   }
 
   async decodeWindow(codes: Uint32Array): Promise<Float32Array> {
+    const session = await this.decoderSession();
     const ids = BigInt64Array.from(codes, (c) => BigInt(c));
-    const result = await this.decoder.run({ [DECODER_INPUT]: new this.ort.Tensor('int64', ids, [1, codes.length]) });
+    const result = await session.run({ [DECODER_INPUT]: new this.ort.Tensor('int64', ids, [1, codes.length]) });
     return result[DECODER_OUTPUT]!.data as Float32Array;
   }
 
   async dispose(): Promise<void> {
-    await this.encoder.release();
-    await this.decoder.release();
+    for (const session of [this.encoder, this.decoder]) {
+      if (session !== null) await (await session.catch(() => null))?.release();
+    }
+    this.encoder = this.decoder = null;
   }
 }
 
@@ -147,7 +158,7 @@ export class Codec {
     this.engine = engine.engine;
     this.engineReason = engine.reason;
     this.windows = windows;
-    this.encodeWindowFrames = options.encodeWindowFrames ?? 64;
+    this.encodeWindowFrames = options.encodeWindowFrames ?? 128;
     this.decodeWindowFrames = options.decodeWindowFrames ?? 1000;
     for (const [name, value] of [['encodeWindowFrames', this.encodeWindowFrames], ['decodeWindowFrames', this.decodeWindowFrames]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new InputError(name, `must be a positive integer, got ${value}`);
@@ -164,7 +175,7 @@ export class Codec {
     const model = await readModelDirectory(nameOrPath);
     const loaded = loadOnnxRuntimeModule();
     const choice = chooseEngine(options.engine ?? 'auto', 'ort' in loaded ? { ok: true } : { ok: false, reason: loaded.reason });
-    const windows = choice.engine === 'onnxruntime' && 'ort' in loaded ? await OnnxWindowModel.open(loaded.ort, model) : await openTfjsWindowModel(model);
+    const windows = choice.engine === 'onnxruntime' && 'ort' in loaded ? new OnnxWindowModel(loaded.ort, model) : await openTfjsWindowModel(model);
     try {
       return new Codec(model, choice, windows, options);
     } catch (error) {

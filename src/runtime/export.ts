@@ -7,13 +7,14 @@
  * a constant [K, d] (unit rows when the quantizer searches on the sphere):
  *
  *   encoder.onnx  audio [B, 1, T] → latents → rows [B·F, d] (unit when normalized)
- *                 → scores ‖e‖² − 2·z·e (one Gemm against the constant) → ArgMin → tokens [B, F]
+ *                 → per block of codes: scores ‖e‖² − 2·z·e (one Gemm), their min and argmin
+ *                 → the best block's code → tokens [B, F]
  *   decoder.onnx  tokens [B, F] → Gather rows of the constant → [B, d, F] → decoder → audio [B, 1, F·hop]
  *
  * The scores are the same expression the tfjs search (src/quantizers/search.ts)
- * minimises, so both pick the same code except on float near-ties. The scores
- * take B·F·K floats (1 MiB per frame at K = 262,144): callers run the encoder
- * on bounded windows (./chunking.ts).
+ * minimises, so both pick the same code except on float near-ties. The
+ * scores of one block take B·F·16,384 floats: callers still run the encoder on
+ * bounded windows (./chunking.ts).
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -25,15 +26,20 @@ import { describeFsError, packageVersion, pathExists } from '../files.js';
 import { encodeSafetensors, readSafetensors, type NamedTensor } from '../nn/safetensors.js';
 import { OnnxGraphBuilder } from '../onnx/index.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
-import { CONFIG_FILE, MANIFEST_FILE, WEIGHTS_FILE, manifestFor, modelHash, type ModelManifest } from './model-dir.js';
-
-/** Graph input and output names; the streaming graphs and any ONNX user rely on them. */
-export const ENCODER_INPUT = 'audio';
-export const ENCODER_OUTPUT = 'tokens';
-export const DECODER_INPUT = 'tokens';
-export const DECODER_OUTPUT = 'audio';
-export const ENCODER_GRAPH_FILE = 'encoder.onnx';
-export const DECODER_GRAPH_FILE = 'decoder.onnx';
+import {
+  CONFIG_FILE,
+  DECODER_GRAPH_FILE,
+  DECODER_INPUT,
+  DECODER_OUTPUT,
+  ENCODER_GRAPH_FILE,
+  ENCODER_INPUT,
+  ENCODER_OUTPUT,
+  MANIFEST_FILE,
+  WEIGHTS_FILE,
+  manifestFor,
+  modelHash,
+  type ModelManifest,
+} from './model-dir.js';
 
 /** Fresh-name node helper (the layers' own `emit` lives in src/nn/layers.ts). */
 function node(g: OnnxGraphBuilder, op: string, inputs: string[], attributes: Parameters<OnnxGraphBuilder['addNode']>[3] = {}): string {
@@ -57,11 +63,18 @@ function graphMetadata(manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): 
   return { modelId: manifest.modelId, modelHash: manifest.modelHash, producer: `simvq-audio ${packageVersion()}` };
 }
 
+/** Codes per search block: one block's scores take frames · 16,384 floats (64 KiB a frame). */
+export const SEARCH_BLOCK_CODES = 16_384;
+
 /**
- * Emits the code search: latents [B, d, F] → tokens [B, F] (int64). `codebook`
- * names the [K, d] constant; `normsSquared` its rows' squared norms [K].
+ * Emits the code search: latents [B, d, F] → tokens [B, F] (int64), over the
+ * codebook in blocks of SEARCH_BLOCK_CODES. Each block's scores are reduced
+ * (min and argmin) before the next block's are formed, so the search holds
+ * one block's scores, not all K: at K = 262,144, 16 times less memory. Ties
+ * keep the lowest index (TopK and ArgMin both do), as the tfjs search does.
  */
-export function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: string, normsSquared: string, dim: number, normalized: boolean, batchOf: string): string {
+function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: Float32Array; rows: number; dim: number }, normalized: boolean, batchOf: string): string {
+  const { data, rows: codes, dim } = codebook;
   const frames = node(g, 'Transpose', [latents], { perm: [0, 2, 1] });
   let rows = node(g, 'Reshape', [frames, g.addConstant('rows_shape', 'int64', [-1, dim])]);
   if (normalized) {
@@ -70,26 +83,43 @@ export function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: s
     const norm = node(g, 'Sqrt', [node(g, 'Add', [sumSquares, g.addConstant('tiny', 'float32', [1e-12], [])])]);
     rows = node(g, 'Div', [rows, norm]);
   }
-  // ‖e‖² − 2·z·e in one Gemm: alpha −2 on z·eᵀ, plus the norms broadcast over rows.
-  const scores = node(g, 'Gemm', [rows, codebook, normsSquared], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
-  const ids = node(g, 'ArgMin', [scores], { axis: 1, keepdims: 0 });
+  const blockMins: string[] = [];
+  const blockIds: string[] = [];
+  const zero = g.addConstant('zero', 'float32', [0], []);
+  let blockRows = rows;
+  for (let first = 0; first < codes; first += SEARCH_BLOCK_CODES) {
+    const count = Math.min(SEARCH_BLOCK_CODES, codes - first);
+    const block = data.slice(first * dim, (first + count) * dim);
+    const normsSquared = new Float32Array(count);
+    for (let k = 0; k < count; k++) {
+      let sum = 0;
+      for (let j = 0; j < dim; j++) sum += block[k * dim + j]! ** 2;
+      normsSquared[k] = sum;
+    }
+    const weights = g.addInitializer(g.uniqueName('codebook_block'), { dataType: 'float32', dims: [count, dim], data: block });
+    const bias = g.addInitializer(g.uniqueName('codebook_norms_squared'), { dataType: 'float32', dims: [count], data: normsSquared });
+    // ‖e‖² − 2·z·e in one Gemm: alpha −2 on z·eᵀ, plus the norms broadcast over rows.
+    const scores = node(g, 'Gemm', [blockRows, weights, bias], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
+    // TopK(1, smallest) gives the block's min and its first index in one pass.
+    const [min, local] = [g.uniqueName('block_min'), g.uniqueName('block_argmin')];
+    g.addNode('TopK', [scores, g.addConstant('k', 'int64', [1])], [min, local], { axis: 1, largest: 0, sorted: 1 });
+    blockMins.push(min);
+    blockIds.push(first === 0 ? local : node(g, 'Add', [local, g.addConstant('block_start', 'int64', [first], [])]));
+    // The next block's rows are these rows + 0·min: the same values, but a data dependency,
+    // so onnxruntime reduces (and frees) this block's scores before it forms the next block's.
+    blockRows = node(g, 'Add', [rows, node(g, 'Mul', [min, zero])]);
+  }
+  let ids: string;
+  if (blockIds.length === 1) {
+    ids = blockIds[0]!;
+  } else {
+    // The block holding the smallest score (the first such block on a tie), then its code.
+    const best = node(g, 'ArgMin', [node(g, 'Concat', blockMins, { axis: 1 })], { axis: 1, keepdims: 1 });
+    ids = node(g, 'GatherElements', [node(g, 'Concat', blockIds, { axis: 1 }), best], { axis: 1 });
+  }
   const tokensShape = node(g, 'Concat', [node(g, 'Shape', [batchOf], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
   g.addNode('Reshape', [ids, tokensShape], [ENCODER_OUTPUT]);
   return ENCODER_OUTPUT;
-}
-
-/** Adds the effective codebook as an initializer (and its squared row norms when asked). */
-function addCodebook(g: OnnxGraphBuilder, model: CodecModel, withNorms: boolean): { codebook: string; normsSquared: string | null; dim: number } {
-  const { data, rows, dim } = effectiveCodebook(model);
-  const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [rows, dim], data });
-  if (!withNorms) return { codebook, normsSquared: null, dim };
-  const norms = new Float32Array(rows);
-  for (let k = 0; k < rows; k++) {
-    let sum = 0;
-    for (let j = 0; j < dim; j++) sum += data[k * dim + j]! ** 2;
-    norms[k] = sum;
-  }
-  return { codebook, normsSquared: g.addInitializer('codebook_norms_squared', { dataType: 'float32', dims: [rows], data: norms }), dim };
 }
 
 /** encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64. */
@@ -98,8 +128,7 @@ export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifes
   g.addInput(ENCODER_INPUT, 'float32', ['batch', 1, 'samples']);
   g.addOutput(ENCODER_OUTPUT, 'int64', ['batch', 'frames']);
   const latents = model.exportEncoderOnnx(g, ENCODER_INPUT);
-  const { codebook, normsSquared, dim } = addCodebook(g, model, true);
-  emitCodeSearch(g, latents, codebook, normsSquared!, dim, model.config.quantizer.normalized, ENCODER_INPUT);
+  emitCodeSearch(g, latents, effectiveCodebook(model), model.config.quantizer.normalized, ENCODER_INPUT);
   return g.toModelBytes({ metadata: graphMetadata(manifest) });
 }
 
@@ -108,7 +137,8 @@ export function decoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifes
   const g = new OnnxGraphBuilder('simvq_decoder');
   g.addInput(DECODER_INPUT, 'int64', ['batch', 'frames']);
   g.addOutput(DECODER_OUTPUT, 'float32', ['batch', 1, 'samples']);
-  const { codebook } = addCodebook(g, model, false);
+  const { data, rows, dim } = effectiveCodebook(model);
+  const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [rows, dim], data });
   const vectors = node(g, 'Gather', [codebook, DECODER_INPUT], { axis: 0 });
   const latents = node(g, 'Transpose', [vectors], { perm: [0, 2, 1] });
   const audio = model.exportDecoderOnnx(g, latents);

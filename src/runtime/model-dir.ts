@@ -25,6 +25,13 @@ export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 export const MANIFEST_FORMAT = 'simvq-audio-model';
 export const MANIFEST_VERSION = 1;
+export const ENCODER_GRAPH_FILE = 'encoder.onnx';
+export const DECODER_GRAPH_FILE = 'decoder.onnx';
+/** Graph input and output names; the streaming graphs and any ONNX user rely on them. */
+export const ENCODER_INPUT = 'audio';
+export const ENCODER_OUTPUT = 'tokens';
+export const DECODER_INPUT = 'tokens';
+export const DECODER_OUTPUT = 'audio';
 
 /** The model `Codec.load()` uses when none is named (installed by a later training run). */
 export const DEFAULT_MODEL_NAME = 'speech-16k-0.9kbps';

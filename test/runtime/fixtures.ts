@@ -14,7 +14,7 @@ import type { ParameterStore } from '../../src/nn/parameters.js';
 import { writeModelDirectory } from '../../src/runtime/export.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
-export function tinyRuntimeConfig(overrides: { causal?: boolean; lstmLayers?: number; name?: string } = {}): CodecConfig {
+export function tinyRuntimeConfig(overrides: { causal?: boolean; lstmLayers?: number; name?: string; codebookSize?: number } = {}): CodecConfig {
   return {
     name: overrides.name ?? 'tiny-runtime',
     description: 'runtime tests',
@@ -22,7 +22,7 @@ export function tinyRuntimeConfig(overrides: { causal?: boolean; lstmLayers?: nu
     causal: overrides.causal ?? true,
     latentDim: 8,
     encoder: { channels: 4, strides: [2, 4, 5], dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: overrides.lstmLayers ?? 0, normalizeLatents: false },
-    quantizer: { method: 'simvq', codebookSize: 64, beta: 0.25, seed: 0, normalized: true },
+    quantizer: { method: 'simvq', codebookSize: overrides.codebookSize ?? 64, beta: 0.25, seed: 0, normalized: true },
     decoder: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 },
     training: {
       batchSize: 2, cropSeconds: 0.05, learningRate: 1e-3, betas: [0.5, 0.9], weightDecay: 0, warmupSteps: 0, totalSteps: 10,
