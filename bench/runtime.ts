@@ -10,8 +10,9 @@
  * - peak RSS of a separate process that encodes a `long-seconds` WAV file
  *   (default one hour) with `Codec.encodeWavFile`, which reads and encodes it
  *   window by window.
+ * Also the parity of the exported graphs with the tfjs model on the sample.
  * The last line printed is one JSON object: rtf_x = { encode, decode } and
- * peak_rss_mb, with the settings beside them.
+ * peak_rss_mb, with the settings and the parity beside them.
  *
  * Flags: --preset NAME (default speech-16k-0.9kbps)  --seconds N (30)  --repeats N (5)
  *        --long-seconds N (3600; 0 skips)  --window N (encoder window frames, default the Codec's)
@@ -25,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { readWav } from '../src/audio/index.js';
 import { Codec } from '../src/runtime/codec.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
-import { median, timeItAsync } from './timing.js';
+import { timeItAsync } from './timing.js';
 
 interface Args {
   preset: string;
@@ -120,7 +121,8 @@ if (args.encodeWav !== null) {
   await childEncode(args);
 } else {
   // Building and exporting the model needs tfjs; the measured Codec does not.
-  const [{ initEngine }, { loadCodecConfig }, { CodecModel }, { writeModelDirectory }] = await Promise.all([
+  const [tf, { initEngine }, { loadCodecConfig }, { CodecModel }, { writeModelDirectory }] = await Promise.all([
+    import('@tensorflow/tfjs'),
     import('../src/engine/index.js'),
     import('../src/codec/config.js'),
     import('../src/codec/model.js'),
@@ -133,10 +135,44 @@ if (args.encodeWav !== null) {
     const modelDir = join(scratch, 'model');
     const model = new CodecModel(config, 0);
     await writeModelDirectory(model, modelDir);
-    model.dispose();
     const codec = await Codec.load(modelDir, { engine: 'onnxruntime', ...(args.window === null ? {} : { encodeWindowFrames: args.window }) });
     const speech = (await readWav('samples/speech-16k.wav')).samples;
     if (config.sampleRate !== 16000) throw new Error('the bench tiles a 16 kHz sample; pick a 16 kHz preset');
+    // Parity of the exported graphs with the tfjs model on the whole sample (what test/runtime checks on tiny models).
+    const clip = speech.subarray(0, Math.floor(speech.length / codec.hop) * codec.hop);
+    const onnxTokens = await codec.encode(clip, config.sampleRate);
+    const tfjsCodes = tf.tidy(() => model.encode(tf.tensor3d(clip, [1, 1, clip.length])).dataSync() as Int32Array);
+    const tfjsAudio = tf.tidy(() => model.decode(tf.tensor2d(Int32Array.from(onnxTokens.codes), [1, onnxTokens.codes.length], 'int32')).dataSync() as Float32Array);
+    const onnxAudio = await codec.decode(onnxTokens);
+    // Frames whose latents are exactly zero (digital silence through an untrained encoder, all of
+    // whose biases are zero) have no direction: every code is at distance ‖e‖² = 1 up to rounding,
+    // and the rounding picks the code. They are counted apart.
+    const latents = tf.tidy(() => model.latents(tf.tensor3d(clip, [1, 1, clip.length])).dataSync() as Float32Array);
+    model.dispose();
+    const frameCount = tfjsCodes.length;
+    const zeroFrame = (f: number) => {
+      for (let c = 0; c < config.latentDim; c++) if (latents[c * frameCount + f] !== 0) return false;
+      return true;
+    };
+    let identical = 0;
+    let zeroFrames = 0;
+    let identicalNonZero = 0;
+    for (let i = 0; i < frameCount; i++) {
+      const same = tfjsCodes[i] === onnxTokens.codes[i];
+      if (same) identical++;
+      if (zeroFrame(i)) zeroFrames++;
+      else if (same) identicalNonZero++;
+    }
+    let worst = 0;
+    for (let i = 0; i < onnxAudio.length; i++) worst = Math.max(worst, Math.abs(onnxAudio[i]! - tfjsAudio[i]!));
+    const parity = {
+      frames: frameCount,
+      identical_tokens: identical / frameCount,
+      zero_latent_frames: zeroFrames,
+      identical_tokens_other_frames: identicalNonZero / (frameCount - zeroFrames),
+      audio_max_abs_diff: worst,
+    };
+    console.log(`  parity with tfjs on ${frameCount} frames: ${identical} identical tokens (${identicalNonZero} of the ${frameCount - zeroFrames} frames whose latents are not all zero), decoded audio within ${worst.toExponential(1)}`);
     const audio = tiledSpeech(speech, Math.round(args.seconds * config.sampleRate));
     const tokens = await codec.encode(audio, config.sampleRate);
     const encodeSeconds = await timeItAsync(() => codec.encode(audio, config.sampleRate), args.repeats);
@@ -157,7 +193,6 @@ if (args.encodeWav !== null) {
       longFile = { frames: result.frames, seconds: result.seconds };
       console.log(`  ${args.longSeconds} s WAV encoded in ${result.seconds.toFixed(1)} s (${(args.longSeconds / result.seconds).toFixed(1)}x), ${result.frames} frames, peak RSS ${peakRssMb.toFixed(0)} MB`);
     }
-    void median;
     console.log(
       JSON.stringify({
         preset: args.preset,
@@ -167,6 +202,7 @@ if (args.encodeWav !== null) {
         rtf_x: { encode: Number(rtf.encode.toFixed(2)), decode: Number(rtf.decode.toFixed(2)) },
         encode_decode_x: Number(both.toFixed(2)),
         peak_rss_mb: peakRssMb === null ? null : Number(peakRssMb.toFixed(1)),
+        parity,
         long_file: longFile === null ? null : { seconds: args.longSeconds, frames: longFile.frames, encode_s: Number(longFile.seconds.toFixed(1)) },
       }),
     );

@@ -122,6 +122,12 @@ export class CodecModel {
     return tf.tidy(() => this.quantizer.encode(this.encoder.apply(audio)) as tf.Tensor2D);
   }
 
+  /** Audio [B, 1, T] → the encoder's latents [B, d, T/hop], before the quantizer. */
+  latents(audio: tf.Tensor3D): tf.Tensor3D {
+    this.checkAudio(audio);
+    return tf.tidy(() => this.encoder.apply(audio));
+  }
+
   /** Codes [B, F] → audio [B, 1, F·hop]. */
   decode(codes: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => this.decoder.apply(this.quantizer.decode(codes) as tf.Tensor3D));
