@@ -73,7 +73,7 @@ export const SEARCH_BLOCK_CODES = 16_384;
  * one block's scores, not all K: at K = 262,144, 16 times less memory. Ties
  * keep the lowest index (TopK and ArgMin both do), as the tfjs search does.
  */
-function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: Float32Array; rows: number; dim: number }, normalized: boolean, batchOf: string): string {
+function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: Float32Array; rows: number; dim: number }, normalized: boolean, batchOf: string, blockCodes: number): string {
   const { data, rows: codes, dim } = codebook;
   const frames = node(g, 'Transpose', [latents], { perm: [0, 2, 1] });
   let rows = node(g, 'Reshape', [frames, g.addConstant('rows_shape', 'int64', [-1, dim])]);
@@ -87,8 +87,8 @@ function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: 
   const blockIds: string[] = [];
   const zero = g.addConstant('zero', 'float32', [0], []);
   let blockRows = rows;
-  for (let first = 0; first < codes; first += SEARCH_BLOCK_CODES) {
-    const count = Math.min(SEARCH_BLOCK_CODES, codes - first);
+  for (let first = 0; first < codes; first += blockCodes) {
+    const count = Math.min(blockCodes, codes - first);
     const block = data.slice(first * dim, (first + count) * dim);
     const normsSquared = new Float32Array(count);
     for (let k = 0; k < count; k++) {
@@ -123,12 +123,12 @@ function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: 
 }
 
 /** encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64. */
-export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): Uint8Array {
+export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, searchBlockCodes = SEARCH_BLOCK_CODES): Uint8Array {
   const g = new OnnxGraphBuilder('simvq_encoder');
   g.addInput(ENCODER_INPUT, 'float32', ['batch', 1, 'samples']);
   g.addOutput(ENCODER_OUTPUT, 'int64', ['batch', 'frames']);
   const latents = model.exportEncoderOnnx(g, ENCODER_INPUT);
-  emitCodeSearch(g, latents, effectiveCodebook(model), model.config.quantizer.normalized, ENCODER_INPUT);
+  emitCodeSearch(g, latents, effectiveCodebook(model), model.config.quantizer.normalized, ENCODER_INPUT, searchBlockCodes);
   return g.toModelBytes({ metadata: graphMetadata(manifest) });
 }
 
@@ -155,9 +155,17 @@ function parameterTensors(model: CodecModel): Map<string, NamedTensor> {
   return tensors;
 }
 
+/** A further graph for the directory, e.g. the streaming encoder: its file name and how to build it. */
+export interface ExtraGraph {
+  file: string;
+  build: (model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>) => Uint8Array;
+}
+
 export interface WriteModelOptions {
   /** Default: the config's name. */
   modelId?: string;
+  /** More graphs by role (listed in manifest.graphs beside encoder and decoder). */
+  extraGraphs?: Record<string, ExtraGraph>;
   source?: ModelManifest['source'];
   /** Replace an existing directory. */
   force?: boolean;
@@ -174,7 +182,15 @@ export async function writeModelDirectory(model: CodecModel, out: string, option
   const weightsBytes = encodeSafetensors(parameterTensors(model));
   const hash = modelHash(configBytes, weightsBytes);
   const modelId = options.modelId ?? model.config.name;
-  const manifest = manifestFor(model.config, modelId, hash, { encoder: ENCODER_GRAPH_FILE, decoder: DECODER_GRAPH_FILE }, options.source, `simvq-audio ${packageVersion()}`);
+  const extras = Object.entries(options.extraGraphs ?? {});
+  const graphs: ModelManifest['graphs'] = { encoder: ENCODER_GRAPH_FILE, decoder: DECODER_GRAPH_FILE };
+  for (const [role, { file }] of extras) {
+    if (role in graphs || Object.values(graphs).includes(file) || !/^[A-Za-z0-9][A-Za-z0-9._-]*\.onnx$/.test(file)) {
+      throw new Error(`writeModelDirectory: extra graph ${role} -> ${file} clashes with another graph or is not a plain .onnx file name`);
+    }
+    graphs[role] = file;
+  }
+  const manifest = manifestFor(model.config, modelId, hash, graphs, options.source, `simvq-audio ${packageVersion()}`);
   const temporary = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   try {
     await rm(temporary, { recursive: true, force: true });
@@ -183,6 +199,7 @@ export async function writeModelDirectory(model: CodecModel, out: string, option
     await writeFile(join(temporary, WEIGHTS_FILE), weightsBytes);
     await writeFile(join(temporary, ENCODER_GRAPH_FILE), encoderGraphBytes(model, manifest));
     await writeFile(join(temporary, DECODER_GRAPH_FILE), decoderGraphBytes(model, manifest));
+    for (const [, { file, build }] of extras) await writeFile(join(temporary, file), build(model, manifest));
     await writeFile(join(temporary, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     if (options.force) await rm(out, { recursive: true, force: true });
     await rename(temporary, out);

@@ -99,6 +99,22 @@ describe('runtime: ONNX export', function () {
     }
   });
 
+  it('takes extra graphs (the streaming ones) into the directory and the manifest', async () => {
+    const { model, directory } = await exportTinyModel();
+    try {
+      const { writeModelDirectory, encoderGraphBytes } = await import('../../src/runtime/export.js');
+      const withExtra = join(dirname(directory), 'extra');
+      await writeModelDirectory(model, withExtra, { extraGraphs: { encoderStream: { file: 'encoder.stream.onnx', build: (m, manifest) => encoderGraphBytes(m, manifest) } } });
+      const read = await readModelDirectory(withExtra);
+      expect(read.manifest.graphs).to.deep.equal({ encoder: 'encoder.onnx', decoder: 'decoder.onnx', encoderStream: 'encoder.stream.onnx' });
+      expect(readFileSync(read.graphPath('encoderStream')!).length).to.be.above(1000);
+      expect(read.graphPath('decoderStream')).to.equal(null);
+    } finally {
+      model.dispose();
+      rmSync(dirname(directory), { recursive: true, force: true });
+    }
+  });
+
   it('refuses to overwrite an existing directory without force', async () => {
     const { model, directory } = await exportTinyModel();
     try {
