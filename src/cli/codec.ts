@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
 import { writeWav } from '../audio/index.js';
+import { probeWav } from '../datasets/probe.js';
 import { InputError } from '../errors.js';
 import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
@@ -51,6 +52,11 @@ async function outputPaths(inputs: readonly string[], options: CodecCommandOptio
     if (!(await pathExists(input))) throw new InputError(input, 'file not found');
   }
   return outputs;
+}
+
+/** Every WAV header is read before anything is encoded, so one bad file among many stops the run before any output. */
+async function checkWavHeaders(inputs: readonly string[]): Promise<void> {
+  for (const input of inputs) await probeWav(input);
 }
 
 async function loadCodec(options: CodecCommandOptions): Promise<Codec> {
@@ -102,6 +108,7 @@ function describeTokens(tokens: CodecTokens): string {
 
 export async function encodeCommand(inputs: string[], options: EncodeCommandOptions): Promise<string> {
   const outputs = await outputPaths(inputs, options, `.${options.format}`);
+  await checkWavHeaders(inputs);
   const codec = await loadCodec(options);
   const lines: string[] = [];
   try {
@@ -141,6 +148,7 @@ export async function decodeCommand(inputs: string[], options: CodecCommandOptio
 
 export async function roundtripCommand(inputs: string[], options: CodecCommandOptions): Promise<string> {
   const outputs = await outputPaths(inputs, options, '.roundtrip.wav');
+  await checkWavHeaders(inputs);
   const codec = await loadCodec(options);
   const lines: string[] = [];
   try {

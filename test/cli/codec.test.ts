@@ -149,6 +149,15 @@ describe('simvq-audio encode / decode / roundtrip / export', function () {
       });
     }
 
+    it('one bad file among several: nothing is written for any of them', async () => {
+      const bad = join(scratch, 'bad-second.wav');
+      writeFileSync(bad, 'not audio');
+      const outDir = join(scratch, 'batch-out');
+      mkdirSync(outDir);
+      expectOneLineError(await runCli(['encode', speech, bad, '--out-dir', outDir, '--model', model]), bad, 'not a WAV file');
+      expect(existsSync(join(outDir, 'speech.svq'))).to.equal(false);
+    });
+
     it('an existing output without --force; with --force it is replaced', async () => {
       const out = join(scratch, 'exists.svq');
       writeFileSync(out, 'keep me');
