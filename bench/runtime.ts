@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -197,6 +197,8 @@ if (args.encodeWav !== null) {
       JSON.stringify({
         preset: args.preset,
         threads: onnxRuntimeThreads(),
+        // Other jobs on the machine slow every figure here; the 1-minute load average says how busy it was.
+        load_average_1m: Number(loadavg()[0]!.toFixed(2)),
         seconds: args.seconds,
         repeats: args.repeats,
         rtf_x: { encode: Number(rtf.encode.toFixed(2)), decode: Number(rtf.decode.toFixed(2)) },
