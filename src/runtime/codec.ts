@@ -15,10 +15,9 @@
  * bounded by the window, not by the input, and the tokens equal one run over
  * the whole input.
  */
-import { readFile } from 'node:fs/promises';
-
 import { resample } from '../audio/index.js';
 import { InputError } from '../errors.js';
+import { pathExists } from '../files.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
 import type { SvqFile, SvqHeader } from '../tokens/svq.js';
 import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
@@ -74,14 +73,10 @@ class OnnxWindowModel implements WindowModel {
     private readonly model: ModelDirectory,
   ) {}
 
-  private open(role: 'encoder' | 'decoder', input: string, output: string): Promise<OrtSession> {
+  private async open(role: 'encoder' | 'decoder', input: string, output: string): Promise<OrtSession> {
     const path = this.model.graphPath(role)!;
-    return readFile(path).then(
-      (bytes) => openRuntimeSession(this.ort, bytes, path, [input], [output]),
-      () => {
-        throw new InputError(path, `the model's ${role} graph cannot be read`);
-      },
-    );
+    if (!(await pathExists(path))) throw new InputError(path, `the model's ${role} graph is missing`);
+    return openRuntimeSession(this.ort, path, [input], [output]);
   }
 
   private encoderSession(): Promise<OrtSession> {

@@ -12,7 +12,9 @@
  *   decoder.onnx  tokens [B, F] → Gather rows of the constant → [B, d, F] → decoder → audio [B, 1, F·hop]
  *
  * The scores are the same expression the tfjs search (src/quantizers/search.ts)
- * minimises, so both pick the same code except on float near-ties. The
+ * minimises, so both pick the same code except on float near-ties (and on
+ * frames whose latents are exactly zero, where every code ties and rounding
+ * decides; bench/runtime.ts counts them apart). The
  * scores of one block take B·F·16,384 floats: callers still run the encoder on
  * bounded windows (./chunking.ts).
  */
@@ -23,6 +25,7 @@ import { parseCodecConfig, type CodecConfig } from '../codec/config.js';
 import { CodecModel } from '../codec/model.js';
 import { InputError } from '../errors.js';
 import { describeFsError, packageVersion, pathExists } from '../files.js';
+import { emit } from '../nn/layers.js';
 import { encodeSafetensors, readSafetensors, type NamedTensor } from '../nn/safetensors.js';
 import { OnnxGraphBuilder } from '../onnx/index.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
@@ -40,13 +43,6 @@ import {
   modelHash,
   type ModelManifest,
 } from './model-dir.js';
-
-/** Fresh-name node helper (the layers' own `emit` lives in src/nn/layers.ts). */
-function node(g: OnnxGraphBuilder, op: string, inputs: string[], attributes: Parameters<OnnxGraphBuilder['addNode']>[3] = {}): string {
-  const output = g.uniqueName(op.toLowerCase());
-  g.addNode(op, inputs, [output], attributes);
-  return output;
-}
 
 /** The effective codebook the tfjs model searches and decodes with, [K, d] as float32. */
 function effectiveCodebook(model: CodecModel): { data: Float32Array; rows: number; dim: number } {
@@ -75,13 +71,13 @@ export const SEARCH_BLOCK_CODES = 16_384;
  */
 function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: Float32Array; rows: number; dim: number }, normalized: boolean, batchOf: string, blockCodes: number): string {
   const { data, rows: codes, dim } = codebook;
-  const frames = node(g, 'Transpose', [latents], { perm: [0, 2, 1] });
-  let rows = node(g, 'Reshape', [frames, g.addConstant('rows_shape', 'int64', [-1, dim])]);
+  const frames = emit(g, 'Transpose', [latents], { perm: [0, 2, 1] });
+  let rows = emit(g, 'Reshape', [frames, g.addConstant('rows_shape', 'int64', [-1, dim])]);
   if (normalized) {
     // As SimVQ's unitRows: x / sqrt(Σx² + 1e-12).
-    const sumSquares = node(g, 'ReduceSum', [node(g, 'Mul', [rows, rows]), g.addConstant('axis', 'int64', [1])], { keepdims: 1 });
-    const norm = node(g, 'Sqrt', [node(g, 'Add', [sumSquares, g.addConstant('tiny', 'float32', [1e-12], [])])]);
-    rows = node(g, 'Div', [rows, norm]);
+    const sumSquares = emit(g, 'ReduceSum', [emit(g, 'Mul', [rows, rows]), g.addConstant('axis', 'int64', [1])], { keepdims: 1 });
+    const norm = emit(g, 'Sqrt', [emit(g, 'Add', [sumSquares, g.addConstant('tiny', 'float32', [1e-12], [])])]);
+    rows = emit(g, 'Div', [rows, norm]);
   }
   const blockMins: string[] = [];
   const blockIds: string[] = [];
@@ -99,25 +95,25 @@ function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: 
     const weights = g.addInitializer(g.uniqueName('codebook_block'), { dataType: 'float32', dims: [count, dim], data: block });
     const bias = g.addInitializer(g.uniqueName('codebook_norms_squared'), { dataType: 'float32', dims: [count], data: normsSquared });
     // ‖e‖² − 2·z·e in one Gemm: alpha −2 on z·eᵀ, plus the norms broadcast over rows.
-    const scores = node(g, 'Gemm', [blockRows, weights, bias], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
+    const scores = emit(g, 'Gemm', [blockRows, weights, bias], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
     // TopK(1, smallest) gives the block's min and its first index in one pass.
     const [min, local] = [g.uniqueName('block_min'), g.uniqueName('block_argmin')];
     g.addNode('TopK', [scores, g.addConstant('k', 'int64', [1])], [min, local], { axis: 1, largest: 0, sorted: 1 });
     blockMins.push(min);
-    blockIds.push(first === 0 ? local : node(g, 'Add', [local, g.addConstant('block_start', 'int64', [first], [])]));
+    blockIds.push(first === 0 ? local : emit(g, 'Add', [local, g.addConstant('block_start', 'int64', [first], [])]));
     // The next block's rows are these rows + 0·min: the same values, but a data dependency,
     // so onnxruntime reduces (and frees) this block's scores before it forms the next block's.
-    blockRows = node(g, 'Add', [rows, node(g, 'Mul', [min, zero])]);
+    blockRows = emit(g, 'Add', [rows, emit(g, 'Mul', [min, zero])]);
   }
   let ids: string;
   if (blockIds.length === 1) {
     ids = blockIds[0]!;
   } else {
     // The block holding the smallest score (the first such block on a tie), then its code.
-    const best = node(g, 'ArgMin', [node(g, 'Concat', blockMins, { axis: 1 })], { axis: 1, keepdims: 1 });
-    ids = node(g, 'GatherElements', [node(g, 'Concat', blockIds, { axis: 1 }), best], { axis: 1 });
+    const best = emit(g, 'ArgMin', [emit(g, 'Concat', blockMins, { axis: 1 })], { axis: 1, keepdims: 1 });
+    ids = emit(g, 'GatherElements', [emit(g, 'Concat', blockIds, { axis: 1 }), best], { axis: 1 });
   }
-  const tokensShape = node(g, 'Concat', [node(g, 'Shape', [batchOf], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
+  const tokensShape = emit(g, 'Concat', [emit(g, 'Shape', [batchOf], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
   g.addNode('Reshape', [ids, tokensShape], [ENCODER_OUTPUT]);
   return ENCODER_OUTPUT;
 }
@@ -139,8 +135,8 @@ export function decoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifes
   g.addOutput(DECODER_OUTPUT, 'float32', ['batch', 1, 'samples']);
   const { data, rows, dim } = effectiveCodebook(model);
   const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [rows, dim], data });
-  const vectors = node(g, 'Gather', [codebook, DECODER_INPUT], { axis: 0 });
-  const latents = node(g, 'Transpose', [vectors], { perm: [0, 2, 1] });
+  const vectors = emit(g, 'Gather', [codebook, DECODER_INPUT], { axis: 0 });
+  const latents = emit(g, 'Transpose', [vectors], { perm: [0, 2, 1] });
   const audio = model.exportDecoderOnnx(g, latents);
   g.addNode('Identity', [audio], [DECODER_OUTPUT]);
   return g.toModelBytes({ metadata: graphMetadata(manifest) });
