@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { expect } from 'chai';
 
@@ -40,6 +40,7 @@ describe('simvq-audio encode / decode / roundtrip / export', function () {
   });
   after(() => {
     rmSync(scratch, { recursive: true, force: true });
+    for (const directory of [model, otherModel]) rmSync(dirname(directory), { recursive: true, force: true });
   });
 
   it('encode writes NAME.svq beside the input, decode NAME.decoded.wav; the .svq size is the bitrate', async () => {
