@@ -20,3 +20,15 @@ export function timeIt(fn: () => void, repeats: number, warmup = 1): number {
   }
   return median(times);
 }
+
+/** Median seconds of `repeats` awaited calls of `fn` after `warmup` untimed ones. */
+export async function timeItAsync(fn: () => Promise<unknown>, repeats: number, warmup = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return median(times);
+}

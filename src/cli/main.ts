@@ -87,6 +87,65 @@ function buildProgram(version: string): Command {
       process.stdout.write(options.json === true ? JSON.stringify(report, null, 2) + '\n' : formatInfo(report));
     });
 
+  const modelOption = () => new Option('--model <dir>', 'model directory (see export), or a model name under codec/pretrained/ (default: the default model)');
+  const engineOption = () => new Option('--engine <name>', 'what runs the model: onnxruntime, or tfjs (rebuilt from config + safetensors)').choices(['auto', 'onnxruntime', 'tfjs']).default('auto');
+  program
+    .command('encode')
+    .description('WAV files to tokens (.svq, or JSON / .npy arrays); long files are read and encoded window by window')
+    .argument('<file...>', 'WAV files (resampled to the model rate when they differ)')
+    .option('-o, --output <file>', 'output file (one input only; default: beside the input, NAME.svq)')
+    .option('--out-dir <dir>', 'write the outputs into this directory')
+    .addOption(modelOption())
+    .addOption(new Option('--format <format>', 'token file format').choices(['svq', 'json', 'npy']).default('svq'))
+    .addOption(engineOption())
+    .option('--force', 'overwrite existing outputs')
+    .action(async (files: string[], options: import('./codec.js').EncodeCommandOptions) => {
+      const { encodeCommand } = await import('./codec.js');
+      process.stdout.write(await encodeCommand(files, options));
+    });
+
+  program
+    .command('decode')
+    .description('token files (.svq or JSON from encode) to WAV at the model rate; tokens decode only with the model that made them')
+    .argument('<file...>', 'token files')
+    .option('-o, --output <file>', 'output WAV (one input only; default: beside the input, NAME.decoded.wav)')
+    .option('--out-dir <dir>', 'write the outputs into this directory')
+    .addOption(modelOption())
+    .addOption(engineOption())
+    .option('--force', 'overwrite existing outputs')
+    .action(async (files: string[], options: import('./codec.js').CodecCommandOptions) => {
+      const { decodeCommand } = await import('./codec.js');
+      process.stdout.write(await decodeCommand(files, options));
+    });
+
+  program
+    .command('roundtrip')
+    .description('encode and decode WAV files: hear what the codec keeps')
+    .argument('<file...>', 'WAV files')
+    .option('-o, --output <file>', 'output WAV (one input only; default: beside the input, NAME.roundtrip.wav)')
+    .option('--out-dir <dir>', 'write the outputs into this directory')
+    .addOption(modelOption())
+    .addOption(engineOption())
+    .option('--force', 'overwrite existing outputs')
+    .action(async (files: string[], options: import('./codec.js').CodecCommandOptions) => {
+      const { roundtripCommand } = await import('./codec.js');
+      process.stdout.write(await roundtripCommand(files, options));
+    });
+
+  program
+    .command('export')
+    .description('a training run\'s checkpoint to a model directory: config, safetensors, encoder.onnx, decoder.onnx, model.json')
+    .requiredOption('--checkpoint <run>', 'training run directory (as train --out wrote it)')
+    .requiredOption('--out <dir>', 'model directory to write (must not exist unless --force)')
+    .option('--step <n>', 'checkpoint step (default: the latest)')
+    .option('--id <name>', "model id written into token files (default: the config's name)")
+    .option('--force', 'replace an existing model directory')
+    .action(async (options: import('./codec.js').ExportCommandOptions, command: Command) => {
+      const { exportCommand } = await import('./codec.js');
+      const globals = command.optsWithGlobals<{ backend?: BackendName | 'auto' }>();
+      process.stdout.write(await exportCommand(options, globals.backend));
+    });
+
   program
     .command('eval')
     .description('score codecs side by side (STOI, mel/STFT distances, SI-SNR, code usage, bitrate, speed; UTMOS/DNSMOS given a model) and write a report')

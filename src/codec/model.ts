@@ -10,10 +10,10 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { InputError } from '../errors.js';
+import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { SimVQ, VectorQuantizer } from '../quantizers/index.js';
 import { ParameterStore } from '../nn/parameters.js';
 import type { StreamStates } from '../nn/streaming.js';
-import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { hopLength, type CodecConfig, type QuantizerConfig } from './config.js';
 import { SeanetDecoder, SeanetEncoder } from './seanet.js';
 import { VocosDecoder } from './vocos.js';
@@ -28,6 +28,8 @@ export interface BottleneckQuantizer {
   forward(z: tf.Tensor, options?: { training?: boolean }): { quantized: tf.Tensor; indices: tf.Tensor; loss: tf.Scalar };
   encode(z: tf.Tensor): tf.Tensor;
   decode(indices: tf.Tensor): tf.Tensor;
+  /** The effective codebook [K, d] that encode searches and decode looks up (a new tensor). */
+  codebook(): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -122,6 +124,12 @@ export class CodecModel {
     return tf.tidy(() => this.quantizer.encode(this.encoder.apply(audio)) as tf.Tensor2D);
   }
 
+  /** Audio [B, 1, T] → the encoder's latents [B, d, T/hop], before the quantizer. */
+  latents(audio: tf.Tensor3D): tf.Tensor3D {
+    this.checkAudio(audio);
+    return tf.tidy(() => this.encoder.apply(audio));
+  }
+
   /** Codes [B, F] → audio [B, 1, F·hop]. */
   decode(codes: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => this.decoder.apply(this.quantizer.decode(codes) as tf.Tensor3D));
@@ -135,6 +143,16 @@ export class CodecModel {
   /** Emits the decoder's streaming step (causal configs): latents [1, d, F] → audio [1, 1, F·hop]. */
   exportStreamingDecoderOnnx(g: OnnxGraphBuilder, latents: string, states: StreamStates): string {
     return this.decoder.exportStreamingOnnx(g, latents, states);
+  }
+
+  /** Emits the encoder into an ONNX graph: audio [B, 1, T] → returned name, latents [B, d, T/hop]. */
+  exportEncoderOnnx(g: OnnxGraphBuilder, audio: string): string {
+    return this.encoder.exportOnnx(g, audio);
+  }
+
+  /** Emits the decoder into an ONNX graph: latents [B, d, F] → returned name, audio [B, 1, F·hop]. */
+  exportDecoderOnnx(g: OnnxGraphBuilder, latents: string): string {
+    return this.decoder.exportOnnx(g, latents);
   }
 
   dispose(): void {

@@ -1,0 +1,194 @@
+/**
+ * `simvq-audio encode | decode | roundtrip | export`: the runtime on files.
+ *
+ * Every input is checked and every output path decided before any output is
+ * written; outputs are written atomically (temp file + rename), so a failure
+ * leaves no half-written file, and an existing file is kept unless --force.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+
+import { writeWav } from '../audio/index.js';
+import { probeWav } from '../datasets/probe.js';
+import { InputError } from '../errors.js';
+import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
+import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
+import { exportCheckpoint } from '../runtime/export.js';
+import { decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
+
+export type TokenFormat = 'svq' | 'json' | 'npy';
+
+export interface CodecCommandOptions {
+  output?: string;
+  outDir?: string;
+  model?: string;
+  force?: boolean;
+  engine?: RuntimeEngine | 'auto';
+}
+
+export interface EncodeCommandOptions extends CodecCommandOptions {
+  format: TokenFormat;
+}
+
+/** Where each input's output goes: -o (one input only), else beside it or in --out-dir, as NAME + suffix. */
+async function outputPaths(inputs: readonly string[], options: CodecCommandOptions, suffix: string): Promise<string[]> {
+  if (inputs.length === 0) throw new InputError(null, 'no input files given');
+  if (options.output !== undefined && inputs.length > 1) throw new InputError('-o', `names one output but ${inputs.length} inputs were given; use --out-dir`);
+  if (options.outDir !== undefined && !(await pathExists(options.outDir))) throw new InputError(options.outDir, 'the output directory does not exist');
+  const outputs = inputs.map((input) => {
+    if (options.output !== undefined) return options.output;
+    const name = basename(input, extname(input)) + suffix;
+    return join(options.outDir ?? dirname(input), name);
+  });
+  const seen = new Map<string, string>();
+  for (const [i, output] of outputs.entries()) {
+    const other = seen.get(output);
+    if (other !== undefined) throw new InputError(output, `would be written for both ${other} and ${inputs[i]}`);
+    seen.set(output, inputs[i]!);
+    if (inputs.includes(output)) throw new InputError(output, 'is also an input');
+    if (options.force !== true && (await pathExists(output))) throw new InputError(output, 'exists; pass --force to overwrite');
+  }
+  for (const input of inputs) {
+    if (!(await pathExists(input))) throw new InputError(input, 'file not found');
+  }
+  return outputs;
+}
+
+/** Every WAV header is read before anything is encoded, so one bad file among many stops the run before any output. */
+async function checkWavHeaders(inputs: readonly string[]): Promise<void> {
+  for (const input of inputs) await probeWav(input);
+}
+
+async function loadCodec(options: CodecCommandOptions): Promise<Codec> {
+  return Codec.load(options.model, options.engine === undefined ? {} : { engine: options.engine });
+}
+
+/** Tokens as the chosen file format. */
+export function tokenFileBytes(tokens: CodecTokens, format: TokenFormat): Uint8Array | string {
+  switch (format) {
+    case 'svq':
+      return encodeSvq(tokens);
+    case 'npy':
+      return encodeNpy(tokens.codes);
+    case 'json':
+      return JSON.stringify({ header: tokens.header, codes: Array.from(tokens.codes) }) + '\n';
+  }
+}
+
+/** Reads a .svq file, or a .json file as `encode --format json` writes it. */
+export async function readTokenFile(path: string): Promise<CodecTokens> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new InputError(path, describeFsError(error, 'read'));
+  }
+  if (extname(path).toLowerCase() === '.npy') throw new InputError(path, 'a .npy file holds codes without the model header; decode reads .svq or .json token files');
+  if (extname(path).toLowerCase() !== '.json') return decodeSvq(bytes, path);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new InputError(path, 'not valid JSON');
+  }
+  const { header, codes } = (value ?? {}) as { header?: SvqHeader; codes?: unknown };
+  if (typeof header !== 'object' || header === null || !Array.isArray(codes)) throw new InputError(path, 'not a token file: expected { "header": {...}, "codes": [...] }');
+  if (typeof header.modelId !== 'string' || typeof header.modelHash !== 'string' || !Number.isInteger(header.originalLength)) {
+    throw new InputError(path, 'the header lacks modelId, modelHash or originalLength');
+  }
+  const bad = codes.findIndex((c) => !Number.isInteger(c) || c < 0 || c > 0xffffffff);
+  if (bad >= 0) throw new InputError(path, `code ${JSON.stringify(codes[bad])} at frame ${bad} is not a non-negative integer`);
+  return { header, codes: Uint32Array.from(codes as number[]) };
+}
+
+function describeTokens(tokens: CodecTokens): string {
+  const seconds = tokens.header.originalLength / tokens.header.sampleRate;
+  return `${tokens.codes.length} tokens, ${seconds.toFixed(2)} s`;
+}
+
+export async function encodeCommand(inputs: string[], options: EncodeCommandOptions): Promise<string> {
+  const outputs = await outputPaths(inputs, options, `.${options.format}`);
+  await checkWavHeaders(inputs);
+  const codec = await loadCodec(options);
+  const lines: string[] = [];
+  try {
+    for (const [i, input] of inputs.entries()) {
+      const tokens = await codec.encodeWavFile(input);
+      await writeFileAtomic(outputs[i]!, tokenFileBytes(tokens, options.format), options.force === true);
+      lines.push(`${input} -> ${outputs[i]}: ${describeTokens(tokens)} (model ${codec.modelId})`);
+    }
+  } finally {
+    await codec.dispose();
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function decodeCommand(inputs: string[], options: CodecCommandOptions): Promise<string> {
+  const outputs = await outputPaths(inputs, options, '.decoded.wav');
+  const codec = await loadCodec(options);
+  const lines: string[] = [];
+  try {
+    // Every token file is read and checked against the model before any audio is written.
+    const files: CodecTokens[] = [];
+    for (const input of inputs) {
+      const tokens = await readTokenFile(input);
+      codec.checkTokens(tokens, input);
+      files.push(tokens);
+    }
+    for (const [i, tokens] of files.entries()) {
+      const audio = await codec.decode(tokens, { source: inputs[i]! });
+      await writeWav(outputs[i]!, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
+      lines.push(`${inputs[i]} -> ${outputs[i]}: ${describeTokens(tokens)} at ${codec.sampleRate} Hz`);
+    }
+  } finally {
+    await codec.dispose();
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function roundtripCommand(inputs: string[], options: CodecCommandOptions): Promise<string> {
+  const outputs = await outputPaths(inputs, options, '.roundtrip.wav');
+  await checkWavHeaders(inputs);
+  const codec = await loadCodec(options);
+  const lines: string[] = [];
+  try {
+    for (const [i, input] of inputs.entries()) {
+      const tokens = await codec.encodeWavFile(input);
+      const audio = await codec.decode(tokens, { source: input });
+      await writeWav(outputs[i]!, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
+      const bits = tokens.codes.length * Math.ceil(Math.log2(codec.codebookSize));
+      lines.push(`${input} -> ${outputs[i]}: ${describeTokens(tokens)}, ${Math.round(bits / (tokens.header.originalLength / tokens.header.sampleRate))} bit/s`);
+    }
+  } finally {
+    await codec.dispose();
+  }
+  return lines.join('\n') + '\n';
+}
+
+export interface ExportCommandOptions {
+  checkpoint: string;
+  out: string;
+  step?: string;
+  id?: string;
+  force?: boolean;
+}
+
+export async function exportCommand(options: ExportCommandOptions, backend?: import('../engine/index.js').BackendName | 'auto'): Promise<string> {
+  let step: number | undefined;
+  if (options.step !== undefined) {
+    step = Number(options.step);
+    if (!Number.isInteger(step) || step < 0) throw new InputError('--step', `must be a whole number >= 0, got '${options.step}'`);
+  }
+  if (options.id !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(options.id)) {
+    throw new InputError('--id', `must be letters, digits, '.', '_' or '-', got '${options.id}'`);
+  }
+  // The model is built on tfjs, to load its weights and emit its layers as graphs.
+  const { initEngine } = await import('../engine/index.js');
+  await initEngine(backend === undefined ? {} : { backend });
+  const { manifest, step: exported, checkpoint } = await exportCheckpoint(options.checkpoint, options.out, {
+    ...(step === undefined ? {} : { step }),
+    ...(options.id === undefined ? {} : { modelId: options.id }),
+    force: options.force === true,
+  });
+  return `${options.out}: model ${manifest.modelId} (hash ${manifest.modelHash}) from ${checkpoint} (step ${exported}): ${Object.values(manifest.graphs).join(', ')}\n`;
+}

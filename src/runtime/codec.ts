@@ -1,0 +1,304 @@
+/**
+ * The `Codec` API: a model directory loaded for inference.
+ *
+ *   const codec = await Codec.load('path/to/model');     // or Codec.load() for the default model
+ *   const tokens = await codec.encode(samples, 44100);    // resampled to the model's rate
+ *   const audio = await codec.decode(tokens);             // Float32Array at codec.sampleRate
+ *
+ * Tokens are a SvqFile ({ header, codes }): the codes with the metadata a .svq
+ * file stores, so `writeSvq(path, tokens)` saves them as they are.
+ *
+ * Two engines run the same model: onnxruntime-node on the directory's
+ * encoder.onnx / decoder.onnx (the default), or tfjs on a CodecModel rebuilt
+ * from config.json + model.safetensors when onnxruntime cannot be loaded.
+ * Either way long inputs run in windows (./chunking.ts), so working memory is
+ * bounded by the window, not by the input, and the tokens equal one run over
+ * the whole input.
+ */
+import { resample } from '../audio/index.js';
+import { InputError } from '../errors.js';
+import { pathExists } from '../files.js';
+import { probeWav, readWavFrames } from '../datasets/probe.js';
+import type { SvqFile, SvqHeader } from '../tokens/svq.js';
+import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
+import { DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUT, describeModel, readModelDirectory, type ModelDirectory } from './model-dir.js';
+import { loadOnnxRuntimeModule, openRuntimeSession, type OnnxRuntimeModule, type OrtSession } from './ort-session.js';
+
+/** Tokens with their metadata: exactly what a .svq file holds. */
+export type CodecTokens = SvqFile;
+
+export type RuntimeEngine = 'onnxruntime' | 'tfjs';
+
+export interface CodecLoadOptions {
+  /** 'auto' (default): onnxruntime when it loads, else tfjs. */
+  engine?: RuntimeEngine | 'auto';
+  /**
+   * New frames per encoder run (default 128). Each run also recomputes the
+   * encoder's left context (12 frames for the speech preset), and its code
+   * search holds frames · 16,384 scores, so this trades speed against memory.
+   */
+  encodeWindowFrames?: number;
+  /** New frames per decoder run (default 1000, 20 s at 50 tokens/s). */
+  decodeWindowFrames?: number;
+}
+
+/** One engine's encoder and decoder over a single window (batch 1). */
+export interface WindowModel {
+  /** Audio of a whole number of hops → one code per hop. */
+  encodeWindow(audio: Float32Array): Promise<Uint32Array>;
+  /** Codes → codes.length · hop samples. */
+  decodeWindow(codes: Uint32Array): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** The engine `auto` picks, and why; exported so the choice itself is testable. */
+export function chooseEngine(requested: RuntimeEngine | 'auto', onnxRuntime: { ok: true } | { ok: false; reason: string }): { engine: RuntimeEngine; reason: string } {
+  if (requested === 'tfjs') return { engine: 'tfjs', reason: 'tfjs was requested' };
+  if (onnxRuntime.ok) return { engine: 'onnxruntime', reason: requested === 'auto' ? 'onnxruntime-node loaded' : 'onnxruntime was requested' };
+  if (requested === 'onnxruntime') throw new InputError('engine', `onnxruntime was requested but ${onnxRuntime.reason}`);
+  return { engine: 'tfjs', reason: `${onnxRuntime.reason}; running the model on tfjs instead` };
+}
+
+/**
+ * onnxruntime: encoder.onnx and decoder.onnx. Each session opens on first use,
+ * so a process that only encodes never holds the decoder (its copy of the
+ * codebook is 32 MiB at K = 262,144).
+ */
+class OnnxWindowModel implements WindowModel {
+  private encoder: Promise<OrtSession> | null = null;
+  private decoder: Promise<OrtSession> | null = null;
+
+  constructor(
+    private readonly ort: OnnxRuntimeModule,
+    private readonly model: ModelDirectory,
+  ) {}
+
+  private async open(role: 'encoder' | 'decoder', input: string, output: string): Promise<OrtSession> {
+    const path = this.model.graphPath(role)!;
+    if (!(await pathExists(path))) throw new InputError(path, `the model's ${role} graph is missing`);
+    return openRuntimeSession(this.ort, path, [input], [output]);
+  }
+
+  private encoderSession(): Promise<OrtSession> {
+    this.encoder ??= this.open('encoder', ENCODER_INPUT, ENCODER_OUTPUT);
+    return this.encoder;
+  }
+
+  private decoderSession(): Promise<OrtSession> {
+    this.decoder ??= this.open('decoder', DECODER_INPUT, DECODER_OUTPUT);
+    return this.decoder;
+  }
+
+  async encodeWindow(audio: Float32Array): Promise<Uint32Array> {
+    const session = await this.encoderSession();
+    const result = await session.run({ [ENCODER_INPUT]: new this.ort.Tensor('float32', audio, [1, 1, audio.length]) });
+    const tokens = result[ENCODER_OUTPUT]!.data as BigInt64Array;
+    return Uint32Array.from(tokens, (t) => Number(t));
+  }
+
+  async decodeWindow(codes: Uint32Array): Promise<Float32Array> {
+    const session = await this.decoderSession();
+    const ids = BigInt64Array.from(codes, (c) => BigInt(c));
+    const result = await session.run({ [DECODER_INPUT]: new this.ort.Tensor('int64', ids, [1, codes.length]) });
+    return result[DECODER_OUTPUT]!.data as Float32Array;
+  }
+
+  async dispose(): Promise<void> {
+    for (const session of [this.encoder, this.decoder]) {
+      if (session !== null) await (await session.catch(() => null))?.release();
+    }
+    this.encoder = this.decoder = null;
+  }
+}
+
+/** tfjs: the CodecModel itself, rebuilt from config + safetensors (loaded on demand). */
+async function openTfjsWindowModel(model: ModelDirectory): Promise<WindowModel> {
+  const [tf, { initEngine }, { loadCodecModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../engine/index.js'), import('./export.js')]);
+  await initEngine();
+  const codec = await loadCodecModel(model.config, model.weightsPath);
+  return {
+    encodeWindow: async (audio) => {
+      const codes = tf.tidy(() => codec.encode(tf.tensor3d(audio, [1, 1, audio.length])).dataSync() as Int32Array);
+      return Uint32Array.from(codes);
+    },
+    decodeWindow: async (codes) => tf.tidy(() => Float32Array.from(codec.decode(tf.tensor2d(Int32Array.from(codes), [1, codes.length], 'int32')).dataSync() as Float32Array)),
+    dispose: async () => codec.dispose(),
+  };
+}
+
+/** Reads samples [start, end) of an input; the end may run past the audio (zeros are padded). */
+type SampleReader = (start: number, end: number) => Promise<Float32Array>;
+
+function checkSamples(samples: Float32Array, source: string): void {
+  if (!(samples instanceof Float32Array)) throw new InputError(source, 'samples must be a Float32Array');
+  if (samples.length === 0) throw new InputError(source, 'no audio: 0 samples');
+  for (let i = 0; i < samples.length; i++) {
+    if (!Number.isFinite(samples[i]!)) throw new InputError(source, `sample ${i} is ${samples[i]} (NaN and infinities cannot be encoded)`);
+  }
+}
+
+export class Codec {
+  readonly model: ModelDirectory;
+  readonly engine: RuntimeEngine;
+  /** Why this engine runs the model (e.g. why onnxruntime was passed over). */
+  readonly engineReason: string;
+  private readonly windows: WindowModel;
+  private readonly encodeWindowFrames: number;
+  private readonly decodeWindowFrames: number;
+  private readonly encoderContext: number | null;
+  private readonly decoderContext: number | null;
+
+  private constructor(model: ModelDirectory, engine: { engine: RuntimeEngine; reason: string }, windows: WindowModel, options: CodecLoadOptions) {
+    this.model = model;
+    this.engine = engine.engine;
+    this.engineReason = engine.reason;
+    this.windows = windows;
+    this.encodeWindowFrames = options.encodeWindowFrames ?? 128;
+    this.decodeWindowFrames = options.decodeWindowFrames ?? 1000;
+    for (const [name, value] of [['encodeWindowFrames', this.encodeWindowFrames], ['decodeWindowFrames', this.decodeWindowFrames]] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new InputError(name, `must be a positive integer, got ${value}`);
+    }
+    this.encoderContext = encoderContextFrames(model.config);
+    this.decoderContext = decoderContextFrames(model.config);
+  }
+
+  /**
+   * Loads a model directory: a path, a name under codec/pretrained/, or (none
+   * given) the default model, which fails with one line until one is installed.
+   */
+  static async load(nameOrPath?: string, options: CodecLoadOptions = {}): Promise<Codec> {
+    const model = await readModelDirectory(nameOrPath);
+    const loaded = loadOnnxRuntimeModule();
+    const choice = chooseEngine(options.engine ?? 'auto', 'ort' in loaded ? { ok: true } : { ok: false, reason: loaded.reason });
+    const windows = choice.engine === 'onnxruntime' && 'ort' in loaded ? new OnnxWindowModel(loaded.ort, model) : await openTfjsWindowModel(model);
+    try {
+      return new Codec(model, choice, windows, options);
+    } catch (error) {
+      await windows.dispose();
+      throw error;
+    }
+  }
+
+  get modelId(): string {
+    return this.model.manifest.modelId;
+  }
+  get modelHash(): string {
+    return this.model.manifest.modelHash;
+  }
+  get sampleRate(): number {
+    return this.model.manifest.sampleRate;
+  }
+  get frameRate(): number {
+    return this.model.manifest.frameRate;
+  }
+  get hop(): number {
+    return this.model.manifest.hop;
+  }
+  get codebookSize(): number {
+    return this.model.manifest.codebookSize;
+  }
+
+  /** Mono samples at `sampleRate` → tokens (resampled to the model's rate first). */
+  async encode(samples: Float32Array, sampleRate: number, options: { source?: string } = {}): Promise<CodecTokens> {
+    const source = options.source ?? 'samples';
+    checkSamples(samples, source);
+    if (!Number.isFinite(sampleRate) || sampleRate <= 0) throw new InputError(source, `sample rate must be a positive number, got ${sampleRate}`);
+    const audio = sampleRate === this.sampleRate ? samples : await resample(samples, sampleRate, this.sampleRate);
+    const read: SampleReader = async (start, end) => {
+      const window = new Float32Array(end - start);
+      window.set(audio.subarray(start, Math.min(end, audio.length)));
+      return window;
+    };
+    return this.encodeFrom(read, audio.length);
+  }
+
+  /**
+   * A WAV file → tokens. At the model's rate the file is read window by
+   * window, so a file of any length encodes in bounded memory; at another
+   * rate it is read whole and resampled.
+   */
+  async encodeWavFile(path: string): Promise<CodecTokens> {
+    const header = await probeWav(path);
+    if (header.sampleRate !== this.sampleRate) {
+      const { clip } = await readWavFrames(path, (h) => [0, h.frames]);
+      return this.encode(clip.samples, clip.sampleRate, { source: path });
+    }
+    const read: SampleReader = async (start, end) => {
+      const { clip } = await readWavFrames(path, () => [start, end]);
+      const window = new Float32Array(end - start);
+      window.set(clip.samples);
+      return window;
+    };
+    return this.encodeFrom(read, header.frames);
+  }
+
+  /** Several buffers; each as `encode` (the windows already fill the search, so they run one after another). */
+  async encodeBatch(inputs: readonly { samples: Float32Array; sampleRate: number }[]): Promise<CodecTokens[]> {
+    const out: CodecTokens[] = [];
+    for (const [i, { samples, sampleRate }] of inputs.entries()) out.push(await this.encode(samples, sampleRate, { source: `inputs[${i}]` }));
+    return out;
+  }
+
+  private async encodeFrom(read: SampleReader, length: number): Promise<CodecTokens> {
+    const frames = Math.ceil(length / this.hop);
+    const codes = new Uint32Array(frames);
+    for (const window of planWindows(frames, this.encodeWindowFrames, this.encoderContext)) {
+      const audio = await read(window.start * this.hop, window.end * this.hop);
+      codes.set(keptPart(await this.windows.encodeWindow(audio), window, 1), window.keepFrom);
+    }
+    const header: SvqHeader = {
+      modelId: this.modelId,
+      modelHash: this.modelHash,
+      sampleRate: this.sampleRate,
+      frameRate: this.frameRate,
+      codebookSize: this.codebookSize,
+      frameCount: frames,
+      originalLength: length,
+    };
+    return { header, codes };
+  }
+
+  /**
+   * Tokens → audio at the model's rate, trimmed to the original length. Tokens
+   * made by another model are refused with a message naming both.
+   */
+  async decode(tokens: CodecTokens, options: { source?: string } = {}): Promise<Float32Array> {
+    const source = options.source ?? 'tokens';
+    this.checkTokens(tokens, source);
+    const { codes } = tokens;
+    const audio = new Float32Array(codes.length * this.hop);
+    for (const window of planWindows(codes.length, this.decodeWindowFrames, this.decoderContext)) {
+      const samples = await this.windows.decodeWindow(codes.subarray(window.start, window.end));
+      audio.set(keptPart(samples, window, this.hop), window.keepFrom * this.hop);
+    }
+    return audio.subarray(0, Math.min(audio.length, tokens.header.originalLength));
+  }
+
+  async decodeBatch(tokens: readonly CodecTokens[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (const [i, item] of tokens.entries()) out.push(await this.decode(item, { source: `tokens[${i}]` }));
+    return out;
+  }
+
+  /** Throws an InputError unless `tokens` were made by this model and hold valid codes. */
+  checkTokens(tokens: CodecTokens, source: string): void {
+    const { header, codes } = tokens;
+    if (header.modelHash !== this.modelHash || header.modelId !== this.modelId) {
+      throw new InputError(source, `tokens of model ${describeModel(header.modelId, header.modelHash)} cannot be decoded by model ${describeModel(this.modelId, this.modelHash)}`);
+    }
+    if (codes.length !== header.frameCount) throw new InputError(source, `${codes.length} codes but the header says ${header.frameCount} frames`);
+    if (codes.length === 0) throw new InputError(source, 'no tokens to decode (0 frames)');
+    for (let i = 0; i < codes.length; i++) {
+      if (!(codes[i]! < this.codebookSize)) throw new InputError(source, `code ${codes[i]} at frame ${i} is outside the codebook (K = ${this.codebookSize})`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.windows.dispose();
+  }
+}
+
+/** The outputs of a window that belong to its kept frames (`perFrame` outputs per frame). */
+function keptPart<T extends Float32Array | Uint32Array>(outputs: T, window: Window, perFrame: number): T {
+  return outputs.subarray((window.keepFrom - window.start) * perFrame, (window.end - window.start) * perFrame) as T;
+}

@@ -1,0 +1,275 @@
+/**
+ * From trained weights to a model directory: the codec config, its weights as
+ * safetensors, and the encoder and decoder as ONNX graphs written by our own
+ * graph builder from the same tfjs parameters (every layer emits itself).
+ *
+ * The SimVQ codebook C·W + b is evaluated once here and stored in the graphs as
+ * a constant [K, d] (unit rows when the quantizer searches on the sphere):
+ *
+ *   encoder.onnx  audio [B, 1, T] → latents → rows [B·F, d] (unit when normalized)
+ *                 → per block of codes: scores ‖e‖² − 2·z·e (one Gemm), their min and argmin
+ *                 → the best block's code → tokens [B, F]
+ *   decoder.onnx  tokens [B, F] → Gather rows of the constant → [B, d, F] → decoder → audio [B, 1, F·hop]
+ *
+ * The scores are the same expression the tfjs search (src/quantizers/search.ts)
+ * minimises, so both pick the same code except on float near-ties (and on
+ * frames whose latents are exactly zero, where every code ties and rounding
+ * decides; bench/runtime.ts counts them apart). The
+ * scores of one block take B·F·16,384 floats: callers still run the encoder on
+ * bounded windows (./chunking.ts).
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import { parseCodecConfig, type CodecConfig } from '../codec/config.js';
+import { CodecModel } from '../codec/model.js';
+import { InputError } from '../errors.js';
+import { describeFsError, packageVersion, pathExists } from '../files.js';
+import { emit } from '../nn/layers.js';
+import { encodeSafetensors, readSafetensors, type NamedTensor } from '../nn/safetensors.js';
+import { OnnxGraphBuilder } from '../onnx/index.js';
+import { latestCheckpoint } from '../train/checkpoint.js';
+import {
+  CONFIG_FILE,
+  DECODER_GRAPH_FILE,
+  DECODER_INPUT,
+  DECODER_OUTPUT,
+  ENCODER_GRAPH_FILE,
+  ENCODER_INPUT,
+  ENCODER_OUTPUT,
+  MANIFEST_FILE,
+  WEIGHTS_FILE,
+  manifestFor,
+  modelHash,
+  type ModelManifest,
+} from './model-dir.js';
+
+/** The effective codebook the tfjs model searches and decodes with, [K, d] as float32. */
+function effectiveCodebook(model: CodecModel): { data: Float32Array; rows: number; dim: number } {
+  const codebook = model.quantizer.codebook();
+  try {
+    const [rows, dim] = codebook.shape;
+    return { data: Float32Array.from(codebook.dataSync() as Float32Array), rows, dim };
+  } finally {
+    codebook.dispose();
+  }
+}
+
+function graphMetadata(manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): Record<string, string> {
+  return { modelId: manifest.modelId, modelHash: manifest.modelHash, producer: `simvq-audio ${packageVersion()}` };
+}
+
+/** Codes per search block: one block's scores take frames · 16,384 floats (64 KiB a frame). */
+export const SEARCH_BLOCK_CODES = 16_384;
+
+/**
+ * Emits the code search: latents [B, d, F] → tokens [B, F] (int64), over the
+ * codebook in blocks of SEARCH_BLOCK_CODES. Each block's scores are reduced
+ * (min and argmin) before the next block's are formed, so the search holds
+ * one block's scores, not all K: at K = 262,144, 16 times less memory. Ties
+ * keep the lowest index (TopK and ArgMin both do), as the tfjs search does.
+ */
+function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: Float32Array; rows: number; dim: number }, normalized: boolean, batchOf: string, blockCodes: number): string {
+  const { data, rows: codes, dim } = codebook;
+  const frames = emit(g, 'Transpose', [latents], { perm: [0, 2, 1] });
+  let rows = emit(g, 'Reshape', [frames, g.addConstant('rows_shape', 'int64', [-1, dim])]);
+  if (normalized) {
+    // As SimVQ's unitRows: x / sqrt(Σx² + 1e-12).
+    const sumSquares = emit(g, 'ReduceSum', [emit(g, 'Mul', [rows, rows]), g.addConstant('axis', 'int64', [1])], { keepdims: 1 });
+    const norm = emit(g, 'Sqrt', [emit(g, 'Add', [sumSquares, g.addConstant('tiny', 'float32', [1e-12], [])])]);
+    rows = emit(g, 'Div', [rows, norm]);
+  }
+  const blockMins: string[] = [];
+  const blockIds: string[] = [];
+  const zero = g.addConstant('zero', 'float32', [0], []);
+  let blockRows = rows;
+  for (let first = 0; first < codes; first += blockCodes) {
+    const count = Math.min(blockCodes, codes - first);
+    const block = data.slice(first * dim, (first + count) * dim);
+    const normsSquared = new Float32Array(count);
+    for (let k = 0; k < count; k++) {
+      let sum = 0;
+      for (let j = 0; j < dim; j++) sum += block[k * dim + j]! ** 2;
+      normsSquared[k] = sum;
+    }
+    const weights = g.addInitializer(g.uniqueName('codebook_block'), { dataType: 'float32', dims: [count, dim], data: block });
+    const bias = g.addInitializer(g.uniqueName('codebook_norms_squared'), { dataType: 'float32', dims: [count], data: normsSquared });
+    // ‖e‖² − 2·z·e in one Gemm: alpha −2 on z·eᵀ, plus the norms broadcast over rows.
+    const scores = emit(g, 'Gemm', [blockRows, weights, bias], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
+    // TopK(1, smallest) gives the block's min and its first index in one pass.
+    const [min, local] = [g.uniqueName('block_min'), g.uniqueName('block_argmin')];
+    g.addNode('TopK', [scores, g.addConstant('k', 'int64', [1])], [min, local], { axis: 1, largest: 0, sorted: 1 });
+    blockMins.push(min);
+    blockIds.push(first === 0 ? local : emit(g, 'Add', [local, g.addConstant('block_start', 'int64', [first], [])]));
+    // The next block's rows are these rows + 0·min: the same values, but a data dependency,
+    // so onnxruntime reduces (and frees) this block's scores before it forms the next block's.
+    blockRows = emit(g, 'Add', [rows, emit(g, 'Mul', [min, zero])]);
+  }
+  let ids: string;
+  if (blockIds.length === 1) {
+    ids = blockIds[0]!;
+  } else {
+    // The block holding the smallest score (the first such block on a tie), then its code.
+    const best = emit(g, 'ArgMin', [emit(g, 'Concat', blockMins, { axis: 1 })], { axis: 1, keepdims: 1 });
+    ids = emit(g, 'GatherElements', [emit(g, 'Concat', blockIds, { axis: 1 }), best], { axis: 1 });
+  }
+  const tokensShape = emit(g, 'Concat', [emit(g, 'Shape', [batchOf], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
+  g.addNode('Reshape', [ids, tokensShape], [ENCODER_OUTPUT]);
+  return ENCODER_OUTPUT;
+}
+
+/** encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64. */
+export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, searchBlockCodes = SEARCH_BLOCK_CODES): Uint8Array {
+  const g = new OnnxGraphBuilder('simvq_encoder');
+  g.addInput(ENCODER_INPUT, 'float32', ['batch', 1, 'samples']);
+  g.addOutput(ENCODER_OUTPUT, 'int64', ['batch', 'frames']);
+  const latents = model.exportEncoderOnnx(g, ENCODER_INPUT);
+  emitCodeSearch(g, latents, effectiveCodebook(model), model.config.quantizer.normalized, ENCODER_INPUT, searchBlockCodes);
+  return g.toModelBytes({ metadata: graphMetadata(manifest) });
+}
+
+/** decoder.onnx: tokens [B, F] int64 → audio [B, 1, F·hop]. */
+export function decoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): Uint8Array {
+  const g = new OnnxGraphBuilder('simvq_decoder');
+  g.addInput(DECODER_INPUT, 'int64', ['batch', 'frames']);
+  g.addOutput(DECODER_OUTPUT, 'float32', ['batch', 1, 'samples']);
+  const { data, rows, dim } = effectiveCodebook(model);
+  const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [rows, dim], data });
+  const vectors = emit(g, 'Gather', [codebook, DECODER_INPUT], { axis: 0 });
+  const latents = emit(g, 'Transpose', [vectors], { perm: [0, 2, 1] });
+  const audio = model.exportDecoderOnnx(g, latents);
+  g.addNode('Identity', [audio], [DECODER_OUTPUT]);
+  return g.toModelBytes({ metadata: graphMetadata(manifest) });
+}
+
+/** The generator's parameters by name, as model.safetensors holds them. */
+function parameterTensors(model: CodecModel): Map<string, NamedTensor> {
+  const tensors = new Map<string, NamedTensor>();
+  for (const [name, variable] of model.parameters.named()) {
+    tensors.set(name, { shape: [...variable.shape], data: Float32Array.from(variable.dataSync() as Float32Array) });
+  }
+  return tensors;
+}
+
+/** A further graph for the directory, e.g. the streaming encoder: its file name and how to build it. */
+export interface ExtraGraph {
+  file: string;
+  build: (model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>) => Uint8Array;
+}
+
+export interface WriteModelOptions {
+  /** Default: the config's name. */
+  modelId?: string;
+  /** More graphs by role (listed in manifest.graphs beside encoder and decoder). */
+  extraGraphs?: Record<string, ExtraGraph>;
+  source?: ModelManifest['source'];
+  /** Replace an existing directory. */
+  force?: boolean;
+}
+
+/**
+ * Writes a complete model directory for `model` at `out`. The files are
+ * written into a temporary sibling directory that is renamed into place at
+ * the end, so `out` is never left half-written.
+ */
+export async function writeModelDirectory(model: CodecModel, out: string, options: WriteModelOptions = {}): Promise<ModelManifest> {
+  if (!options.force && (await pathExists(out))) throw new InputError(out, 'exists; pass --force to replace it');
+  const configBytes = Buffer.from(JSON.stringify(model.config, null, 2) + '\n', 'utf8');
+  const weightsBytes = encodeSafetensors(parameterTensors(model));
+  const hash = modelHash(configBytes, weightsBytes);
+  const modelId = options.modelId ?? model.config.name;
+  const extras = Object.entries(options.extraGraphs ?? {});
+  const graphs: ModelManifest['graphs'] = { encoder: ENCODER_GRAPH_FILE, decoder: DECODER_GRAPH_FILE };
+  for (const [role, { file }] of extras) {
+    if (role in graphs || Object.values(graphs).includes(file) || !/^[A-Za-z0-9][A-Za-z0-9._-]*\.onnx$/.test(file)) {
+      throw new Error(`writeModelDirectory: extra graph ${role} -> ${file} clashes with another graph or is not a plain .onnx file name`);
+    }
+    graphs[role] = file;
+  }
+  const manifest = manifestFor(model.config, modelId, hash, graphs, options.source, `simvq-audio ${packageVersion()}`);
+  const temporary = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    await rm(temporary, { recursive: true, force: true });
+    await mkdir(temporary, { recursive: false });
+    await writeFile(join(temporary, CONFIG_FILE), configBytes);
+    await writeFile(join(temporary, WEIGHTS_FILE), weightsBytes);
+    await writeFile(join(temporary, ENCODER_GRAPH_FILE), encoderGraphBytes(model, manifest));
+    await writeFile(join(temporary, DECODER_GRAPH_FILE), decoderGraphBytes(model, manifest));
+    for (const [, { file, build }] of extras) await writeFile(join(temporary, file), build(model, manifest));
+    await writeFile(join(temporary, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+    if (options.force) await rm(out, { recursive: true, force: true });
+    await rename(temporary, out);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    if (error instanceof InputError) throw error;
+    throw new InputError(out, describeFsError(error, 'write'));
+  }
+  return manifest;
+}
+
+/** Rebuilds the tfjs CodecModel a config and a generator safetensors file describe. */
+export async function loadCodecModel(config: CodecConfig, weightsPath: string): Promise<CodecModel> {
+  const { tensors } = await readSafetensors(weightsPath);
+  const model = new CodecModel(config, 0);
+  try {
+    model.parameters.load(tensors, weightsPath);
+  } catch (error) {
+    model.dispose();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InputError(weightsPath, message.replace(`${weightsPath}: `, ''));
+  }
+  return model;
+}
+
+/** The checkpoint directory of a run: step N, or the latest. */
+export async function checkpointDirectory(runDirectory: string, step?: number): Promise<{ directory: string; step: number }> {
+  if (!(await pathExists(runDirectory))) throw new InputError(runDirectory, 'no such training run directory');
+  if (step !== undefined) {
+    const directory = join(runDirectory, 'checkpoints', `step-${String(step).padStart(8, '0')}`);
+    if (!(await pathExists(directory))) throw new InputError(runDirectory, `has no checkpoint for step ${step}`);
+    return { directory, step };
+  }
+  const latest = await latestCheckpoint(runDirectory);
+  if (latest === null) throw new InputError(runDirectory, 'has no checkpoints (checkpoints/latest is missing)');
+  return { directory: latest, step: Number(basename(latest).slice('step-'.length)) };
+}
+
+export interface ExportCheckpointOptions {
+  step?: number;
+  modelId?: string;
+  force?: boolean;
+}
+
+/**
+ * `simvq-audio export`: the generator of a training run's checkpoint (with the
+ * run's config.json) to a model directory.
+ */
+export async function exportCheckpoint(runDirectory: string, out: string, options: ExportCheckpointOptions = {}): Promise<{ manifest: ModelManifest; step: number; checkpoint: string }> {
+  if (!options.force && (await pathExists(out))) throw new InputError(out, 'exists; pass --force to replace it');
+  const { directory, step } = await checkpointDirectory(runDirectory, options.step);
+  const configPath = join(runDirectory, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (error) {
+    throw new InputError(configPath, describeFsError(error, 'read'));
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InputError(configPath, 'not valid JSON');
+  }
+  const config = parseCodecConfig(value, configPath);
+  const model = await loadCodecModel(config, join(directory, 'generator.safetensors'));
+  try {
+    const manifest = await writeModelDirectory(model, out, {
+      ...(options.modelId === undefined ? {} : { modelId: options.modelId }),
+      source: { checkpoint: directory, step, preset: config.name },
+      force: options.force ?? false,
+    });
+    return { manifest, step, checkpoint: directory };
+  } finally {
+    model.dispose();
+  }
+}
