@@ -15,14 +15,18 @@
  * bounded by the window, not by the input, and the tokens equal one run over
  * the whole input.
  */
+import { readFile } from 'node:fs/promises';
+
 import { resample } from '../audio/index.js';
 import { InputError } from '../errors.js';
-import { pathExists } from '../files.js';
+import { describeFsError, pathExists } from '../files.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
 import type { SvqFile, SvqHeader } from '../tokens/svq.js';
 import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
 import { DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUT, describeModel, readModelDirectory, type ModelDirectory } from './model-dir.js';
 import { loadOnnxRuntimeModule, openRuntimeSession, type OnnxRuntimeModule, type OrtSession } from './ort-session.js';
+import { STREAM_DECODER_ROLE, STREAM_ENCODER_ROLE } from './export.js';
+import { StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream, type StreamOptions } from './streaming/index.js';
 
 /** Tokens with their metadata: exactly what a .svq file holds. */
 export type CodecTokens = SvqFile;
@@ -147,6 +151,8 @@ export class Codec {
   private readonly decodeWindowFrames: number;
   private readonly encoderContext: number | null;
   private readonly decoderContext: number | null;
+  private streamingEncoder: Promise<StreamingEncoder> | undefined;
+  private streamingDecoder: Promise<StreamingDecoder> | undefined;
 
   private constructor(model: ModelDirectory, engine: { engine: RuntimeEngine; reason: string }, windows: WindowModel, options: CodecLoadOptions) {
     this.model = model;
@@ -293,8 +299,43 @@ export class Codec {
     }
   }
 
+  /**
+   * A Node Transform for live input (causal models): Float32Array PCM chunks
+   * of any size at codec.sampleRate in, Uint32Array tokens out as soon as each
+   * frame is complete. The tokens equal `encode` of the whole input, which
+   * pads the last partial frame with zeros as the stream does at its end.
+   */
+  async createEncodeStream(options: StreamOptions = {}): Promise<EncodeStream> {
+    this.streamingEncoder ??= this.loadStreamingGraph(STREAM_ENCODER_ROLE).then((bytes) => StreamingEncoder.load(bytes.data, { hop: this.hop, source: bytes.path }));
+    return (await this.streamingEncoder).stream(options);
+  }
+
+  /** A Node Transform: Uint32Array tokens in, Float32Array audio out, frame by frame (causal models); equal to `decode` within float rounding. */
+  async createDecodeStream(options: StreamOptions = {}): Promise<DecodeStream> {
+    this.streamingDecoder ??= this.loadStreamingGraph(STREAM_DECODER_ROLE).then((bytes) =>
+      StreamingDecoder.load(bytes.data, { hop: this.hop, codebookSize: this.codebookSize, source: bytes.path }),
+    );
+    return (await this.streamingDecoder).stream(options);
+  }
+
+  private async loadStreamingGraph(role: string): Promise<{ data: Uint8Array; path: string }> {
+    const path = this.model.graphPath(role);
+    if (path === null) {
+      throw new InputError(this.model.directory, `model ${this.modelId} has no streaming graphs: only a causal model streams (export it again from a causal preset such as speech-16k-0.9kbps)`);
+    }
+    try {
+      return { data: await readFile(path), path };
+    } catch (error) {
+      throw new InputError(path, describeFsError(error, 'read'));
+    }
+  }
+
   async dispose(): Promise<void> {
     await this.windows.dispose();
+    for (const part of [this.streamingEncoder, this.streamingDecoder]) {
+      // A graph that failed to load was reported to its caller already.
+      if (part !== undefined) await part.then((loaded) => loaded.release(), () => undefined);
+    }
   }
 }
 

@@ -43,6 +43,7 @@ import {
   modelHash,
   type ModelManifest,
 } from './model-dir.js';
+import { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx } from './streaming/export.js';
 
 /** The effective codebook the tfjs model searches and decodes with, [K, d] as float32. */
 function effectiveCodebook(model: CodecModel): { data: Float32Array; rows: number; dim: number } {
@@ -167,8 +168,22 @@ export interface WriteModelOptions {
   force?: boolean;
 }
 
+/** Roles of the streaming step graphs in a model directory (written for causal models). */
+export const STREAM_ENCODER_ROLE = 'encoderStream';
+export const STREAM_DECODER_ROLE = 'decoderStream';
+
+/** The streaming step graphs (src/runtime/streaming) of a causal model; none for a centred one. */
+function streamingGraphs(model: CodecModel): Record<string, ExtraGraph> {
+  if (!model.config.causal) return {};
+  return {
+    [STREAM_ENCODER_ROLE]: { file: 'encoder.stream.onnx', build: (m) => exportStreamingEncoderOnnx(m) },
+    [STREAM_DECODER_ROLE]: { file: 'decoder.stream.onnx', build: (m) => exportStreamingDecoderOnnx(m) },
+  };
+}
+
 /**
- * Writes a complete model directory for `model` at `out`. The files are
+ * Writes a complete model directory for `model` at `out`. A causal model also
+ * gets its streaming step graphs. The files are
  * written into a temporary sibling directory that is renamed into place at
  * the end, so `out` is never left half-written.
  */
@@ -178,7 +193,7 @@ export async function writeModelDirectory(model: CodecModel, out: string, option
   const weightsBytes = encodeSafetensors(parameterTensors(model));
   const hash = modelHash(configBytes, weightsBytes);
   const modelId = options.modelId ?? model.config.name;
-  const extras = Object.entries(options.extraGraphs ?? {});
+  const extras = Object.entries({ ...streamingGraphs(model), ...(options.extraGraphs ?? {}) });
   const graphs: ModelManifest['graphs'] = { encoder: ENCODER_GRAPH_FILE, decoder: DECODER_GRAPH_FILE };
   for (const [role, { file }] of extras) {
     if (role in graphs || Object.values(graphs).includes(file) || !/^[A-Za-z0-9][A-Za-z0-9._-]*\.onnx$/.test(file)) {

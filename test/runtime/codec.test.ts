@@ -131,4 +131,41 @@ describe('runtime: Codec', function () {
     good.codes[3] = 64;
     expect(await fail(codec.decode(good))).to.equal('tokens: code 64 at frame 3 is outside the codebook (K = 64)');
   });
+
+  it('streams through the Codec: tokens equal encode, audio equals decode within 1e-4', async () => {
+    const clip = speech.subarray(0, 16000 + 123);
+    const tokens = await codec.encode(clip, 16000);
+    const encoder = await codec.createEncodeStream();
+    const streamed: number[] = [];
+    encoder.on('data', (chunk: Uint32Array) => streamed.push(...chunk));
+    // Uneven chunks, as a microphone would give them.
+    for (let start = 0, size = 1; start < clip.length; start += size, size = (size * 7 + 3) % 997) encoder.write(clip.slice(start, start + size));
+    await new Promise<void>((resolve, reject) => encoder.end(() => resolve()).on('error', reject));
+    expect(streamed).to.deep.equal([...tokens.codes]);
+
+    const decoded = await codec.decode(tokens);
+    const decoder = await codec.createDecodeStream();
+    const audio: number[] = [];
+    decoder.on('data', (chunk: Float32Array) => audio.push(...chunk));
+    for (let start = 0; start < tokens.codes.length; start += 5) decoder.write(tokens.codes.slice(start, start + 5));
+    await new Promise<void>((resolve, reject) => decoder.end(() => resolve()).on('error', reject));
+    // The stream gives whole frames; decode trims to the original length.
+    expect(audio.length).to.equal(tokens.codes.length * codec.hop);
+    let worst = 0;
+    for (let i = 0; i < decoded.length; i++) worst = Math.max(worst, Math.abs(decoded[i]! - audio[i]!));
+    expect(worst).to.be.below(1e-4);
+  });
+
+  it('refuses to stream a model that is not causal, saying why', async () => {
+    const centred = await exportTinyModel(tinyRuntimeConfig({ causal: false, name: 'tiny-centred' }), 5);
+    centred.model.dispose();
+    const other = await Codec.load(centred.directory);
+    try {
+      const error = await other.createEncodeStream().catch((e: unknown) => e);
+      expect(String(error)).to.include('causal');
+    } finally {
+      await other.dispose();
+      rmSync(dirname(centred.directory), { recursive: true, force: true });
+    }
+  });
 });

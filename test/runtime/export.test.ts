@@ -84,7 +84,8 @@ describe('runtime: ONNX export', function () {
       const read = await readModelDirectory(directory);
       expect(read.manifest).to.include({ format: 'simvq-audio-model', formatVersion: 1, modelId: 'tiny-runtime', sampleRate: 16000, hop: 40, frameRate: 400, codebookSize: 64, causal: true });
       expect(read.manifest.modelHash).to.match(/^[0-9a-f]{16}$/);
-      expect(read.manifest.graphs).to.deep.equal({ encoder: 'encoder.onnx', decoder: 'decoder.onnx' });
+      // A causal model also gets its streaming step graphs (src/runtime/streaming).
+      expect(read.manifest.graphs).to.deep.equal({ encoder: 'encoder.onnx', decoder: 'decoder.onnx', encoderStream: 'encoder.stream.onnx', decoderStream: 'decoder.stream.onnx' });
       // The weights change by one byte: the directory is refused, naming it and both hashes.
       const weights = join(directory, 'model.safetensors');
       const bytes = readFileSync(weights);
@@ -99,16 +100,16 @@ describe('runtime: ONNX export', function () {
     }
   });
 
-  it('takes extra graphs (the streaming ones) into the directory and the manifest', async () => {
-    const { model, directory } = await exportTinyModel();
+  it('takes extra graphs into the directory and the manifest; a centred model has no streaming graphs', async () => {
+    const { model, directory } = await exportTinyModel(tinyRuntimeConfig({ causal: false }));
     try {
       const { writeModelDirectory, encoderGraphBytes } = await import('../../src/runtime/export.js');
       const withExtra = join(dirname(directory), 'extra');
-      await writeModelDirectory(model, withExtra, { extraGraphs: { encoderStream: { file: 'encoder.stream.onnx', build: (m, manifest) => encoderGraphBytes(m, manifest) } } });
+      await writeModelDirectory(model, withExtra, { extraGraphs: { encoderCopy: { file: 'encoder.copy.onnx', build: (m, manifest) => encoderGraphBytes(m, manifest) } } });
       const read = await readModelDirectory(withExtra);
-      expect(read.manifest.graphs).to.deep.equal({ encoder: 'encoder.onnx', decoder: 'decoder.onnx', encoderStream: 'encoder.stream.onnx' });
-      expect(readFileSync(read.graphPath('encoderStream')!).length).to.be.above(1000);
-      expect(read.graphPath('decoderStream')).to.equal(null);
+      expect(read.manifest.graphs).to.deep.equal({ encoder: 'encoder.onnx', decoder: 'decoder.onnx', encoderCopy: 'encoder.copy.onnx' });
+      expect(readFileSync(read.graphPath('encoderCopy')!).length).to.be.above(1000);
+      expect(read.graphPath('encoderStream')).to.equal(null);
     } finally {
       model.dispose();
       rmSync(dirname(directory), { recursive: true, force: true });
