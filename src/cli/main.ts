@@ -146,6 +146,42 @@ function buildProgram(version: string): Command {
       process.stdout.write(await exportCommand(options, globals.backend));
     });
 
+  const tokenizeCommand = program
+    .command('tokenize')
+    .description('a corpus to sharded tokens for speech-LM training: .bin (uint32 LE) + .idx + .jsonl per shard; resumable')
+    .argument('<spec>', 'libritts:PATH[?subset=...] | dir:PATH | manifest:PATH')
+    // Not requiredOption: commander checks a parent's mandatory options for its subcommands too (tokenize merge).
+    .option('--out <dir>', 'output directory, required (rerun the same command to finish an interrupted run)')
+    .addOption(modelOption())
+    .option('--workers <n>', 'worker threads, each with its own onnxruntime sessions', '2')
+    .option('--shard <i/n>', 'write only shards j with j mod n = i (machine i of n); then run tokenize merge')
+    .option('--shard-seconds <s>', 'audio seconds per shard', '3600')
+    .action(async (spec: string, options: import('./tokenize.js').TokenizeCliOptions) => {
+      const { tokenizeCommand: run } = await import('./tokenize.js');
+      await run(spec, options);
+    });
+  tokenizeCommand
+    .command('merge')
+    .description('check that every shard is present and whole, then write index.json and manifest.jsonl')
+    .argument('<dir>', 'the --out directory of tokenize')
+    .action(async (directory: string) => {
+      const { tokenizeMergeCommand } = await import('./tokenize.js');
+      await tokenizeMergeCommand(directory);
+    });
+
+  program
+    .command('detokenize')
+    .description('utterances of a merged token corpus back to WAV, for spot checks')
+    .argument('<dir>', 'a tokenize output directory after tokenize merge')
+    .requiredOption('--id <utterance>', 'utterance id to decode; repeatable', collect, [])
+    .requiredOption('--out-dir <dir>', 'directory for ID.wav files')
+    .addOption(modelOption())
+    .option('--force', 'overwrite existing outputs')
+    .action(async (directory: string, options: import('./tokenize.js').DetokenizeCliOptions) => {
+      const { detokenizeCommand } = await import('./tokenize.js');
+      await detokenizeCommand(directory, options);
+    });
+
   program
     .command('eval')
     .description('score codecs side by side (STOI, mel/STFT distances, SI-SNR, code usage, bitrate, speed; UTMOS/DNSMOS given a model) and write a report')

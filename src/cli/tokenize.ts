@@ -16,7 +16,7 @@ function log(line: string): void {
 }
 
 export interface TokenizeCliOptions {
-  out: string;
+  out?: string;
   model?: string;
   workers?: string;
   shard?: string;
@@ -24,9 +24,11 @@ export interface TokenizeCliOptions {
 }
 
 export async function tokenizeCommand(spec: string, options: TokenizeCliOptions): Promise<void> {
+  const out = options.out;
+  if (out === undefined) throw new InputError('--out', 'is required: the directory the shards go to');
   const summary = await tokenize({
     data: spec,
-    out: options.out,
+    out,
     ...(options.model === undefined ? {} : { model: options.model }),
     workers: parseNumberOption('--workers', options.workers, 2),
     ...(options.shard === undefined ? {} : { shard: parseShardSelector(options.shard) }),
@@ -36,7 +38,7 @@ export async function tokenizeCommand(spec: string, options: TokenizeCliOptions)
   });
   const speed = summary.wallSeconds > 0 ? summary.audioSeconds / summary.wallSeconds : 0;
   process.stdout.write(
-    `${options.out}: ${summary.shardsWritten} shards written, ${summary.shardsAlreadyWhole} already whole (of ${summary.shardCount} in the plan); ` +
+    `${out}: ${summary.shardsWritten} shards written, ${summary.shardsAlreadyWhole} already whole (of ${summary.shardCount} in the plan); ` +
       `${summary.utterances} utterances, ${summary.skippedFiles} files skipped; ${speed.toFixed(1)}x real time\n`,
   );
   process.stdout.write(JSON.stringify({ ...summary, x_real_time: speed }) + '\n');
