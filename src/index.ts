@@ -20,3 +20,4 @@ export {
 export { exportCheckpoint, writeModelDirectory, type ExportCheckpointOptions, type WriteModelOptions } from './runtime/export.js';
 export { decoderContextFrames, encoderContextFrames, encoderReceptiveField, planWindows, type Window } from './runtime/chunking.js';
 export { decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqFile, type SvqHeader } from './tokens/svq.js';
+export * from './tokenize/index.js';
