@@ -23,17 +23,23 @@ export async function evalCommand(options: EvalCommandOptions, version: string):
   if (models.length === 0 && baselines.length === 0) {
     throw new InputError('--baselines', 'nothing to evaluate: no --model and --baselines none');
   }
-  const report = await runEvaluation({
-    data: options.data,
-    out: options.out,
-    systems: [...models, ...baselines],
-    modelNote: 'No --model was given and there is no default model yet: this report covers the baselines alone.',
-    force: options.force === true,
-    progress: options.progress !== false,
-    generatedBy: `simvq-audio ${version} eval`,
-    ...(options.utmos === undefined ? {} : { utmos: options.utmos }),
-    ...(options.dnsmos === undefined ? {} : { dnsmos: options.dnsmos }),
-  });
+  const systems = [...models, ...baselines];
+  let report: Awaited<ReturnType<typeof runEvaluation>>;
+  try {
+    report = await runEvaluation({
+      data: options.data,
+      out: options.out,
+      systems,
+      modelNote: 'No --model was given and no default model is installed: this report covers the baselines alone.',
+      force: options.force === true,
+      progress: options.progress !== false,
+      generatedBy: `simvq-audio ${version} eval`,
+      ...(options.utmos === undefined ? {} : { utmos: options.utmos }),
+      ...(options.dnsmos === undefined ? {} : { dnsmos: options.dnsmos }),
+    });
+  } finally {
+    for (const system of systems) await system.close?.();
+  }
   const scored = report.systems.filter((s) => s.kind !== 'original').length;
   return `evaluated ${scored} systems on ${report.utterances.length} utterances: ${join(options.out, 'report.md')}\n`;
 }

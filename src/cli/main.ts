@@ -185,9 +185,9 @@ function buildProgram(version: string): Command {
   program
     .command('eval')
     .description('score codecs side by side (STOI, mel/STFT distances, SI-SNR, code usage, bitrate, speed; UTMOS/DNSMOS given a model) and write a report')
-    .requiredOption('--data <spec>', "utterances: a directory of WAV files ('dir:PATH'), 'list:FILE' (one WAV path a line) or one .wav")
+    .requiredOption('--data <spec>', "utterances: libritts:PATH, manifest:PATH, dir:PATH (every WAV below it), list:FILE (one WAV path a line) or one .wav")
     .requiredOption('--out <dir>', 'output directory: report.md, report.json, PNG plots, and a cache that lets a stopped run resume')
-    .option('--model <name-or-path...>', 'our models to evaluate (none can be loaded yet)')
+    .option('--model <name-or-path...>', 'model directories (see export) or names under codec/pretrained/ (default: the default model, when installed)')
     .option('--baselines <list>', 'codec2, opus, single modes (codec2-700C, opus-6k, ...) or none', 'codec2,opus')
     .option('--utmos <file>', 'UTMOS22 strong ONNX model (input wave [batch, time] at 16 kHz, output mos)')
     .option('--dnsmos <file>', "DNSMOS P.835 ONNX model (Microsoft's sig_bak_ovr.onnx)")

@@ -1,10 +1,10 @@
 /**
- * Which WAV files `--data` names. Deliberately minimal and kept apart: the
- * dataset loaders (LibriTTS, folders, manifests) bring the shared data-spec
- * parser, which replaces `listEvalUtterances` wholesale; nothing else in eval/
- * knows how a spec is spelled.
+ * Which WAV files `--data` names: the dataset loaders' specs, plus two forms
+ * handy for evaluation sets (a list file, a single .wav). Nothing else in
+ * eval/ knows how a spec is spelled.
  *
- * Accepted here: `dir:PATH` or a plain directory (every .wav below it, sorted),
+ * Accepted here: `libritts:PATH[?subset=...]` and `manifest:FILE` (through the
+ * dataset loaders), `dir:PATH` or a plain directory (every .wav below it, sorted),
  * `list:FILE` (one WAV path per line, relative to the list's folder; blank
  * lines and lines starting with # skipped), or a single .wav file.
  */
@@ -22,6 +22,12 @@ export interface EvalUtterance {
 
 export async function listEvalUtterances(spec: string): Promise<EvalUtterance[]> {
   if (spec.startsWith('list:')) return fromList(spec.slice('list:'.length));
+  if (spec.startsWith('libritts:') || spec.startsWith('manifest:')) {
+    // The dataset loaders' specs (src/datasets), with their ids.
+    const { loadDataset } = await import('../datasets/index.js');
+    const dataset = await loadDataset(spec, { log: (line) => process.stderr.write(`${line}\n`) });
+    return dataset.utterances.map((u) => ({ id: u.id, path: u.path })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
   const path = spec.startsWith('dir:') ? spec.slice('dir:'.length) : spec;
   let isDirectory: boolean;
   try {

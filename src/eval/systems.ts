@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { decodeWav, encodeWav, resample } from '../audio/index.js';
 import { InputError } from '../errors.js';
 import { errorCode } from '../files.js';
+import { bitsPerCode, decodeSvq, encodeSvq } from '../tokens/svq.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -44,6 +45,8 @@ export interface EvalSystem {
   readonly codebookSize: number | null;
   /** `workDir` is an empty scratch directory this call may fill. */
   roundTrip(samples: Float32Array, sampleRate: number, workDir: string): Promise<RoundTrip>;
+  /** Frees what the system holds; called once after the run. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -60,6 +63,10 @@ export interface TokenizerCodec {
   encode(samples: Float32Array): Promise<{ tokens: ArrayLike<number>; file: Uint8Array }>;
   /** Audio back from a token file's bytes, so the round trip goes through what is stored. */
   decode(file: Uint8Array): Promise<Float32Array>;
+  /** Frames per second times bits per token, when the codec has a fixed rate. */
+  readonly nominalBitrate?: number;
+  /** Frees what the codec holds (sessions), once the run is over. */
+  close?(): Promise<void>;
 }
 
 /** A tokenizer as an evaluation system: its token file goes to disk and is decoded from there. */
@@ -68,8 +75,9 @@ export function tokenizerSystem(codec: TokenizerCodec): EvalSystem {
     id: codec.id,
     label: codec.label,
     kind: 'model',
-    nominalBitrate: null,
+    nominalBitrate: codec.nominalBitrate ?? null,
     codebookSize: codec.codebookSize,
+    ...(codec.close === undefined ? {} : { close: () => codec.close!() }),
     async roundTrip(samples, sampleRate, workDir) {
       const input = sampleRate === codec.sampleRate ? samples : await resample(samples, sampleRate, codec.sampleRate);
       const encodeStart = performance.now();
@@ -88,15 +96,46 @@ export function tokenizerSystem(codec: TokenizerCodec): EvalSystem {
 }
 
 /**
- * Our own models by name or path. The codec runtime does not exist yet, so
- * asking for one is an error rather than a silent baseline-only run; this is
- * the one place that will construct model systems once it lands.
+ * Our own models, each a model directory or a name under codec/pretrained/,
+ * loaded with the runtime's `Codec` (onnxruntime, or tfjs without it). Token
+ * files are .svq as `encode` writes them, so the measured bitrate includes
+ * the header. With no names: the default model when one is installed, else
+ * none (the report then covers the baselines and says so).
  */
-export function loadModelSystems(models: readonly string[]): Promise<EvalSystem[]> {
-  if (models.length === 0) return Promise.resolve([]);
-  return Promise.reject(
-    new InputError(`--model ${models[0]}`, 'this build cannot load codec models yet; run without --model to evaluate the baselines alone'),
-  );
+export async function loadModelSystems(models: readonly string[]): Promise<EvalSystem[]> {
+  const { Codec } = await import('../runtime/codec.js');
+  const { DEFAULT_MODEL_NAME, resolveModelDirectory } = await import('../runtime/model-dir.js');
+  let names = [...models];
+  if (names.length === 0) {
+    const installed = await resolveModelDirectory(DEFAULT_MODEL_NAME).then(
+      () => true,
+      () => false,
+    );
+    if (!installed) return [];
+    names = [DEFAULT_MODEL_NAME];
+  }
+  const systems: EvalSystem[] = [];
+  for (const name of names) {
+    const codec = await Codec.load(name);
+    const id = `model-${codec.modelId.replace(/[^A-Za-z0-9._-]/g, '_')}-${codec.modelHash.slice(0, 8)}`;
+    const system = tokenizerSystem({
+      id,
+      label: `${codec.modelId} (${codec.modelHash.slice(0, 8)})`,
+      sampleRate: codec.sampleRate,
+      codebookSize: codec.codebookSize,
+      nominalBitrate: codec.frameRate * bitsPerCode(codec.codebookSize),
+      async encode(samples) {
+        const tokens = await codec.encode(samples, codec.sampleRate);
+        return { tokens: tokens.codes, file: encodeSvq(tokens) };
+      },
+      async decode(file) {
+        return codec.decode(decodeSvq(file, `${id} tokens.svq`));
+      },
+      close: () => codec.dispose(),
+    });
+    systems.push(system);
+  }
+  return systems;
 }
 
 /** Runs a tool, timing it; a missing tool is bad input naming the Debian package that provides it. */

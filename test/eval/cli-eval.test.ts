@@ -41,7 +41,7 @@ describe('simvq-audio eval', function () {
     ['a missing UTMOS model', (d) => ['--data', join(d, 'data'), '--utmos', join(d, 'none.onnx')], (d) => `${join(d, 'none.onnx')}: UTMOS model: file not found`],
     ['a UTMOS model with the wrong names', (d) => ['--data', join(d, 'data'), '--utmos', join(d, 'renamed.onnx')], (d) => `${join(d, 'renamed.onnx')}: not a UTMOS model`],
     ['a missing DNSMOS model', (d) => ['--data', join(d, 'data'), '--dnsmos', join(d, 'none.onnx')], (d) => `${join(d, 'none.onnx')}: DNSMOS model: file not found`],
-    ['a model, which this build cannot load', (d) => ['--data', join(d, 'data'), '--model', 'default'], () => '--model default: this build cannot load codec models yet'],
+    ['a model directory that does not exist', (d) => ['--data', join(d, 'data'), '--model', join(d, 'no-model')], (d) => `${join(d, 'no-model')}: no such model directory`],
     ['an unknown baseline', (d) => ['--data', join(d, 'data'), '--baselines', 'mp3'], () => "--baselines: unknown baseline 'mp3'"],
   ];
   for (const [what, args, message] of badInputs) {
@@ -63,10 +63,31 @@ describe('simvq-audio eval', function () {
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.equal(`evaluated 1 systems on 1 utterances: ${join(out, 'report.md')}\n`);
     const markdown = await readFile(join(out, 'report.md'), 'utf8');
-    expect(markdown).to.include('No --model was given and there is no default model yet');
+    expect(markdown).to.include('No --model was given and no default model is installed');
     expect(markdown).to.include('UTMOS was not computed').and.not.include('UTMOS ↑');
     const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as EvalReport;
     expect(json.systems.map((s) => [s.system, s.utmos])).to.deep.equal([['opus-6k', null]]);
     expect(json.systems[0].stoi).to.be.within(0.5, 1);
+  });
+
+  it('scores a model directory beside a baseline: bitrate from the written .svq files, code usage, STOI', async function () {
+    if (!codecToolsAvailable()) this.skip();
+    const { exportTinyModel, tinyRuntimeConfig } = await import('../runtime/fixtures.js');
+    const { initEngine } = await import('../../src/engine/index.js');
+    await initEngine({ backend: 'wasm+onnxruntime' });
+    const exported = await exportTinyModel(tinyRuntimeConfig(), 3);
+    exported.model.dispose();
+    const out = join(dir, 'out-model');
+    const result = await run(['eval', '--data', `dir:${join(dir, 'data')}`, '--out', out, '--model', exported.directory, '--baselines', 'opus-6k', '--no-progress']);
+    expect(result.code, result.stderr).to.equal(0);
+    const json = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as EvalReport;
+    const model = json.systems.find((s) => s.system.startsWith('model-tiny-runtime-'));
+    expect(model, JSON.stringify(json.systems.map((s) => s.system))).to.not.equal(undefined);
+    // 400 tokens/s of 6 bits (K = 64) is 2400 bit/s; the .svq header (~200 bytes of JSON) adds ~300 bit/s on this ~4 s utterance.
+    expect(model!.bitrate).to.be.within(2400, 2900);
+    expect(model!.utilization).to.be.within(0, 1);
+    expect(model!.stoi).to.be.a('number');
+    expect(await readFile(join(out, 'report.md'), 'utf8')).to.not.include('No --model was given');
+    await rm(join(exported.directory, '..'), { recursive: true, force: true });
   });
 });
