@@ -73,7 +73,7 @@ export function trainingCurveChart(curve: TrainingCurve, title: string): ChartSp
     mark: { type: 'line' as const, point: values.length < 60 },
     encoding: {
       x: { field: 'step', type: 'quantitative' as const, title: 'step' },
-      y: { field, type: 'quantitative' as const, title: label, scale: { type: scaleType, zero: false } },
+      y: { field, type: 'quantitative' as const, title: label, scale: scaleType === 'log' ? { type: 'log' as const } : { zero: false } },
     },
   });
   return {
