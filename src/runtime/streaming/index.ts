@@ -3,6 +3,7 @@ export { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx, exportStreaming
 export { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type StreamSearch } from './search.js';
 export { StreamingSession, type StepState } from './session.js';
 export {
+  DEFAULT_ENCODER_MAX_FRAMES_PER_STEP,
   DEFAULT_MAX_FRAMES_PER_STEP,
   DecodeStream,
   EncodeStream,
