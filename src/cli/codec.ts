@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
 import { exportCheckpoint } from '../runtime/export.js';
-import { decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
+import { bitsPerCode, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
 
 export type TokenFormat = 'svq' | 'json' | 'npy';
 
@@ -156,7 +156,7 @@ export async function roundtripCommand(inputs: string[], options: CodecCommandOp
       const tokens = await codec.encodeWavFile(input);
       const audio = await codec.decode(tokens, { source: input });
       await writeWav(outputs[i]!, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
-      const bits = tokens.codes.length * Math.ceil(Math.log2(codec.codebookSize));
+      const bits = tokens.codes.length * bitsPerCode(codec.codebookSize);
       lines.push(`${input} -> ${outputs[i]}: ${describeTokens(tokens)}, ${Math.round(bits / (tokens.header.originalLength / tokens.header.sampleRate))} bit/s`);
     }
   } finally {

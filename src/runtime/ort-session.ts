@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
-import { onnxRuntimeThreads } from '../engine/ort/runtime.js';
+import { onnxRuntimeSessionOptions } from '../engine/ort/runtime.js';
 import { InputError } from '../errors.js';
 
 /** The part of onnxruntime-node the runtime uses. */
@@ -44,18 +44,6 @@ export function loadOnnxRuntimeModule(): { ort: OnnxRuntimeModule } | { reason: 
   return loaded;
 }
 
-/** Session options shared by every runtime graph. */
-export function runtimeSessionOptions(): InferenceSession.SessionOptions {
-  return {
-    intraOpNumThreads: onnxRuntimeThreads(),
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Spinning workers starve the JS thread on 2 cores (DESIGN.md: 6 vs 2.5 audio-s/s).
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-  };
-}
-
 /**
  * A session for the graph in the file `path` (onnxruntime reads the file
  * itself: no copy of a 38 MB graph sits in the JS heap while the session is
@@ -65,7 +53,7 @@ export function runtimeSessionOptions(): InferenceSession.SessionOptions {
 export async function openRuntimeSession(ort: OnnxRuntimeModule, path: string, inputs: readonly string[], outputs: readonly string[]): Promise<OrtSession> {
   let session: OrtSession;
   try {
-    session = await ort.InferenceSession.create(path, runtimeSessionOptions());
+    session = await ort.InferenceSession.create(path, onnxRuntimeSessionOptions());
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new InputError(path, `not an ONNX graph onnxruntime can load (${message.split('\n')[0]})`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
-import { SHARD_FILE_PATTERN, shardBaseName, verifyShard, type ManifestRecord, type ShardHeader, type SkippedFile, type TokenModelIdentity } from './shard-format.js';
+import { SHARD_FILE_PATTERN, sameTokenModel, shardBaseName, verifyShard, type ManifestRecord, type ShardHeader, type SkippedFile, type TokenModelIdentity } from './shard-format.js';
 
 export const CORPUS_INDEX_FILE = 'index.json';
 export const CORPUS_MANIFEST_FILE = 'manifest.jsonl';
@@ -40,10 +40,6 @@ export interface CorpusIndex {
 /** A global manifest line: the shard's record plus which shard holds it. */
 export interface CorpusManifestRecord extends ManifestRecord {
   shard: number;
-}
-
-function sameModel(a: TokenModelIdentity, b: TokenModelIdentity): boolean {
-  return a.id === b.id && a.hash === b.hash && a.codebookSize === b.codebookSize && a.frameRate === b.frameRate && a.sampleRate === b.sampleRate;
 }
 
 /** Lists shard numbers in a run, as "3, 7 and 9" for messages. */
@@ -87,7 +83,7 @@ export async function mergeShards(directory: string): Promise<CorpusIndex> {
   const [first] = headers as [ShardHeader, ...ShardHeader[]];
   for (const header of headers) {
     if (header.planHash !== first.planHash) throw new InputError(directory, `shard ${header.shard} comes from plan ${header.planHash}, shard 0 from ${first.planHash}: different corpora or shard sizes`);
-    if (!sameModel(header.model, first.model)) {
+    if (!sameTokenModel(header.model, first.model)) {
       throw new InputError(directory, `shard ${header.shard} was made by model ${header.model.id} (${header.model.hash}), shard 0 by ${first.model.id} (${first.model.hash})`);
     }
   }

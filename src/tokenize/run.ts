@@ -19,7 +19,7 @@ import { InputError } from '../errors.js';
 import { readModelDirectory } from '../runtime/model-dir.js';
 import type { EncodeAnswer, EncodeWorkerData } from './encode-worker.js';
 import { planShards, selectedShards, type PlannedUtterance, type ShardSelector } from './plan.js';
-import { verifyShard, writeShard, type ShardUtterance, type SkippedFile, type TokenModelIdentity } from './shard-format.js';
+import { sameTokenModel, verifyShard, writeShard, type ShardUtterance, type SkippedFile, type TokenModelIdentity } from './shard-format.js';
 
 export interface TokenizeOptions {
   /** A data spec (src/datasets): libritts:DIR, dir:DIR, manifest:FILE. */
@@ -120,10 +120,6 @@ class EncodePool {
   }
 }
 
-function sameModel(a: TokenModelIdentity, b: TokenModelIdentity): boolean {
-  return a.id === b.id && a.hash === b.hash;
-}
-
 export async function tokenize(options: TokenizeOptions): Promise<TokenizeSummary> {
   const started = Date.now();
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -149,7 +145,7 @@ export async function tokenize(options: TokenizeOptions): Promise<TokenizeSummar
   const todo: number[] = [];
   for (const j of owned) {
     const whole = await verifyShard(options.out, j, shardCount).then(
-      (index) => index.header.planHash === plan.hash && sameModel(index.header.model, model),
+      (index) => index.header.planHash === plan.hash && sameTokenModel(index.header.model, model),
       () => false,
     );
     if (whole) summary.shardsAlreadyWhole++;

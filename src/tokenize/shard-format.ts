@@ -40,6 +40,11 @@ export interface TokenModelIdentity {
   sampleRate: number;
 }
 
+/** Same model: id, hash, codebook size and rates all agree. */
+export function sameTokenModel(a: TokenModelIdentity, b: TokenModelIdentity): boolean {
+  return a.id === b.id && a.hash === b.hash && a.codebookSize === b.codebookSize && a.frameRate === b.frameRate && a.sampleRate === b.sampleRate;
+}
+
 export interface SkippedFile {
   id: string;
   path: string;

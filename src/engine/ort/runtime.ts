@@ -74,7 +74,8 @@ export function onnxRuntimeThreads(): number {
   return Math.max(1, os.availableParallelism());
 }
 
-function sessionOptions(): InferenceSession.SessionOptions {
+/** Options of every onnxruntime session the project opens: the engine's kernels and the runtime's graphs. */
+export function onnxRuntimeSessionOptions(): InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: onnxRuntimeThreads(),
     interOpNumThreads: 1,
@@ -107,7 +108,7 @@ export class SyncSession {
       if (!status.ok) throw new Error(status.reason);
     }
     this.session = new native!.binding.InferenceSession();
-    this.session.loadModel(modelBytes.buffer as ArrayBuffer, modelBytes.byteOffset, modelBytes.byteLength, sessionOptions());
+    this.session.loadModel(modelBytes.buffer as ArrayBuffer, modelBytes.byteOffset, modelBytes.byteLength, onnxRuntimeSessionOptions());
   }
 
   /**

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
-import { onnxRuntimeThreads } from '../../engine/ort/runtime.js';
+import { onnxRuntimeSessionOptions } from '../../engine/ort/runtime.js';
 import { InputError } from '../../errors.js';
 import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
 
@@ -44,14 +44,7 @@ export class StreamingSession {
     const ort = require('onnxruntime-node') as OnnxRuntimeNode;
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: onnxRuntimeThreads(),
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        // Spinning workers starve the JavaScript thread on small machines (DESIGN.md).
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      });
+      session = await ort.InferenceSession.create(bytes, onnxRuntimeSessionOptions());
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new InputError(what, `not an ONNX model onnxruntime can load (${message.split('\n')[0]})`);
