@@ -2,13 +2,13 @@
  * The token-pipeline commands: `tokenize`, `tokenize merge`, `detokenize`.
  * Loaded on use by main.ts.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { writeWav } from '../audio/index.js';
 import { InputError } from '../errors.js';
 import { Codec } from '../runtime/codec.js';
-import { mergeShards, parseShardSelector, TokenCorpus, tokenize } from '../tokenize/index.js';
+import { CORPUS_MANIFEST_FILE, mergeShards, parseShardSelector, TokenCorpus, tokenize, type ManifestRecord } from '../tokenize/index.js';
 import { parseNumberOption } from './datasets.js';
 
 function log(line: string): void {
@@ -64,6 +64,15 @@ export async function detokenizeCommand(directory: string, options: DetokenizeCl
   if (options.id.length === 0) throw new InputError('--id', 'name at least one utterance to decode');
   const corpus = await TokenCorpus.open(directory);
   const made = corpus.index.model;
+  // Every id is checked against the merged manifest before any WAV is written.
+  const known = new Set(
+    (await readFile(join(directory, CORPUS_MANIFEST_FILE), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as ManifestRecord).id),
+  );
+  const unknown = options.id.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw new InputError(directory, `has no utterance ${unknown.join(', ')}`);
   const codec = await Codec.load(options.model);
   try {
     if (codec.modelHash !== made.hash) {
@@ -84,7 +93,6 @@ export async function detokenizeCommand(directory: string, options: DetokenizeCl
       process.stdout.write(`${path}\n`);
       if (wanted.size === 0) break;
     }
-    if (wanted.size > 0) throw new InputError(directory, `has no utterance ${[...wanted].join(', ')}`);
   } finally {
     await codec.dispose();
   }

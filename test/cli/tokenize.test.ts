@@ -4,7 +4,7 @@
  * resuming after an interrupt, bad files skipped and counted, and the tokens
  * the Codec gives.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -114,6 +114,12 @@ describe('cli: tokenize', function () {
     let worst = 0;
     for (let i = 0; i < written.length; i++) worst = Math.max(worst, Math.abs(written[i]! - expected[i]!));
     expect(worst).to.be.below(2 / 32768); // 16-bit output
+
+    // An unknown id among known ones: refused before any file is written.
+    const partial = join(scratch, 'partial');
+    const unknown = await runCli(['detokenize', out, '--id', 'spk1/utt2', '--id', 'spk9/none', '--out-dir', partial, '--model', model]);
+    expectOneLineError(unknown, 'spk9/none');
+    expect(existsSync(partial)).to.equal(false);
 
     const other = await exportTinyModel(tinyRuntimeConfig({ name: 'tiny-other' }), 4);
     other.model.dispose();
