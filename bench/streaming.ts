@@ -17,12 +17,19 @@
  * The last line printed is one JSON object with every figure.
  *
  * Flags: --preset NAME (default speech-16k-0.9kbps)   --passes N (default 5)
+ *        --model DIR   time a trained model directory's step graphs instead: the
+ *                      encoder's pruned search costs more where trained latents
+ *                      sit among many close codes
  */
+import { readFile } from 'node:fs/promises';
+
 import { readWav } from '../src/audio/index.js';
-import { loadCodecConfig } from '../src/codec/config.js';
+import { loadCodecConfig, type CodecConfig } from '../src/codec/config.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine } from '../src/engine/index.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
+import { InputError } from '../src/errors.js';
+import { readModelDirectory } from '../src/runtime/model-dir.js';
 import { exportStreamingOnnx, StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream } from '../src/runtime/streaming/index.js';
 import { median } from './timing.js';
 
@@ -37,7 +44,8 @@ export interface StreamingFigures {
   streaming_decode_first_output_ms: number;
   streaming_end_to_end_first_output_ms: number;
   streaming_algorithmic_latency_ms: number;
-  streaming_export_s: number;
+  /** null when the graphs came from a model directory. */
+  streaming_export_s: number | null;
   streaming_load_s: number;
   streaming_frames_per_pass: number;
   streaming_passes: number;
@@ -76,20 +84,38 @@ async function perChunkMs(stream: EncodeStream | DecodeStream, chunks: unknown[]
 }
 
 /**
- * Streaming figures for a preset with random weights; `passes` passes over
- * `audio` (mono, the preset's rate) for the per-frame times.
+ * The step graphs to time: a trained model directory's own (the pruned
+ * search's cost depends on where trained latents fall among the codes), or
+ * a preset's, exported from random weights.
  */
-export async function measureStreaming(options: { preset?: string; passes?: number; audio: Float32Array }): Promise<StreamingFigures> {
-  const presetName = options.preset ?? 'speech-16k-0.9kbps';
-  const passes = options.passes ?? 5;
-  const config = await loadCodecConfig(presetName);
+async function streamingGraphs(options: { preset?: string; modelDir?: string }): Promise<{ name: string; config: CodecConfig; encoder: Uint8Array; decoder: Uint8Array; exportSeconds: number | null }> {
+  if (options.modelDir !== undefined) {
+    const dir = await readModelDirectory(options.modelDir);
+    const encoder = dir.graphPath('encoderStream');
+    const decoder = dir.graphPath('decoderStream');
+    if (encoder === null || decoder === null) throw new InputError(options.modelDir, 'has no streaming graphs (encoder.stream.onnx, decoder.stream.onnx): export a causal model');
+    return { name: `${dir.manifest.modelId} (${options.modelDir})`, config: dir.config, encoder: await readFile(encoder), decoder: await readFile(decoder), exportSeconds: null };
+  }
+  const name = options.preset ?? 'speech-16k-0.9kbps';
+  const config = await loadCodecConfig(name);
   const model = new CodecModel(config, 0);
-  let start = nowMs();
+  const start = nowMs();
   const graphs = exportStreamingOnnx(model);
   const exportSeconds = (nowMs() - start) / 1000;
-  const hop = model.hop;
   model.dispose();
-  start = nowMs();
+  return { name, config, ...graphs, exportSeconds };
+}
+
+/**
+ * Streaming figures for a preset with random weights, or for a model
+ * directory; `passes` passes over `audio` (mono, the model's rate) for the
+ * per-frame times.
+ */
+export async function measureStreaming(options: { preset?: string; modelDir?: string; passes?: number; audio: Float32Array }): Promise<StreamingFigures> {
+  const passes = options.passes ?? 5;
+  const { name: presetName, config, exportSeconds, ...graphs } = await streamingGraphs(options);
+  const hop = config.encoder.strides.reduce((a, b) => a * b, 1);
+  let start = nowMs();
   const encoder = await StreamingEncoder.load(graphs.encoder, { hop });
   const decoder = await StreamingDecoder.load(graphs.decoder, { hop, codebookSize: config.quantizer.codebookSize });
   const loadSeconds = (nowMs() - start) / 1000;
@@ -147,7 +173,7 @@ export async function measureStreaming(options: { preset?: string; passes?: numb
       streaming_decode_first_output_ms: round(median(firstDecodeMs)),
       streaming_end_to_end_first_output_ms: round(median(endToEndMs)),
       streaming_algorithmic_latency_ms: (1000 * hop) / config.sampleRate,
-      streaming_export_s: round(exportSeconds),
+      streaming_export_s: exportSeconds === null ? null : round(exportSeconds),
       streaming_load_s: round(loadSeconds),
       streaming_frames_per_pass: frames,
       streaming_passes: passes,
@@ -159,10 +185,11 @@ export async function measureStreaming(options: { preset?: string; passes?: numb
   }
 }
 
-function parseArgs(argv: string[]): { preset: string; passes: number } {
-  const args = { preset: 'speech-16k-0.9kbps', passes: 5 };
+function parseArgs(argv: string[]): { preset: string; modelDir?: string; passes: number } {
+  const args: { preset: string; modelDir?: string; passes: number } = { preset: 'speech-16k-0.9kbps', passes: 5 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--preset') args.preset = argv[++i] ?? '';
+    else if (argv[i] === '--model') args.modelDir = argv[++i] ?? '';
     else if (argv[i] === '--passes') args.passes = Number(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -174,12 +201,12 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   await initEngine({ backend: 'wasm' });
   const speech = (await readWav('samples/speech-16k.wav')).samples;
-  const figures = await measureStreaming({ preset: args.preset, passes: args.passes, audio: speech });
+  const figures = await measureStreaming({ preset: args.preset, ...(args.modelDir === undefined ? {} : { modelDir: args.modelDir }), passes: args.passes, audio: speech });
   console.log(`${figures.streaming_preset}: ${figures.streaming_frames_per_pass} frames of ${figures.streaming_frame_ms} ms, ${figures.streaming_passes} passes, ${figures.streaming_threads} onnxruntime thread(s)`);
   console.log(`  encode per frame  median ${figures.streaming_encode_frame_ms_median} ms, p95 ${figures.streaming_encode_frame_ms_p95} ms`);
   console.log(`  decode per frame  median ${figures.streaming_decode_frame_ms_median} ms, p95 ${figures.streaming_decode_frame_ms_p95} ms`);
   console.log(`  first output      encode ${figures.streaming_encode_first_output_ms} ms, decode ${figures.streaming_decode_first_output_ms} ms, end to end ${figures.streaming_end_to_end_first_output_ms} ms (+ ${figures.streaming_algorithmic_latency_ms} ms waiting for the first hop)`);
-  console.log(`  export ${figures.streaming_export_s} s, session load ${figures.streaming_load_s} s`);
+  console.log(`  ${figures.streaming_export_s === null ? '' : `export ${figures.streaming_export_s} s, `}session load ${figures.streaming_load_s} s`);
   console.log(JSON.stringify(figures));
 }
 

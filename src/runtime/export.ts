@@ -7,16 +7,16 @@
  * a constant [K, d] (unit rows when the quantizer searches on the sphere):
  *
  *   encoder.onnx  audio [B, 1, T] → latents → rows [B·F, d] (unit when normalized)
- *                 → per block of codes: scores ‖e‖² − 2·z·e (one Gemm), their min and argmin
- *                 → the best block's code → tokens [B, F]
+ *                 → nearest code, exact, by int8 scores pruned and float32 rescoring
+ *                   (./search.ts) → tokens [B, F]
  *   decoder.onnx  tokens [B, F] → Gather rows of the constant → [B, d, F] → decoder → audio [B, 1, F·hop]
  *
  * The scores are the same expression the tfjs search (src/quantizers/search.ts)
  * minimises, so both pick the same code except on float near-ties (and on
  * frames whose latents are exactly zero, where every code ties and rounding
- * decides; bench/runtime.ts counts them apart). The
- * scores of one block take B·F·16,384 floats: callers still run the encoder on
- * bounded windows (./chunking.ts).
+ * decides; bench/runtime.ts counts them apart). The search
+ * scores 16,384 codes at a time, B·F·16,384 floats: callers still run the
+ * encoder on bounded windows (./chunking.ts).
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -44,6 +44,7 @@ import {
   type ModelManifest,
 } from './model-dir.js';
 import { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx } from './streaming/export.js';
+import { emitNearestCodeSearch, SEARCH_BLOCK_CODES, SEARCH_OPSET_IMPORTS, type SearchMethod } from './search.js';
 
 /** The effective codebook the tfjs model searches and decodes with, [K, d] as float32. */
 function effectiveCodebook(model: CodecModel): { data: Float32Array; rows: number; dim: number } {
@@ -60,73 +61,20 @@ function graphMetadata(manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): 
   return { modelId: manifest.modelId, modelHash: manifest.modelHash, producer: `simvq-audio ${packageVersion()}` };
 }
 
-/** Codes per search block: one block's scores take frames · 16,384 floats (64 KiB a frame). */
-export const SEARCH_BLOCK_CODES = 16_384;
-
 /**
- * Emits the code search: latents [B, d, F] → tokens [B, F] (int64), over the
- * codebook in blocks of SEARCH_BLOCK_CODES. Each block's scores are reduced
- * (min and argmin) before the next block's are formed, so the search holds
- * one block's scores, not all K: at K = 262,144, 16 times less memory. Ties
- * keep the lowest index (TopK and ArgMin both do), as the tfjs search does.
+ * encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64.
+ * The search is exact either way; 'pruned' (./search.ts) is the faster.
  */
-function emitCodeSearch(g: OnnxGraphBuilder, latents: string, codebook: { data: Float32Array; rows: number; dim: number }, normalized: boolean, batchOf: string, blockCodes: number): string {
-  const { data, rows: codes, dim } = codebook;
-  const frames = emit(g, 'Transpose', [latents], { perm: [0, 2, 1] });
-  let rows = emit(g, 'Reshape', [frames, g.addConstant('rows_shape', 'int64', [-1, dim])]);
-  if (normalized) {
-    // As SimVQ's unitRows: x / sqrt(Σx² + 1e-12).
-    const sumSquares = emit(g, 'ReduceSum', [emit(g, 'Mul', [rows, rows]), g.addConstant('axis', 'int64', [1])], { keepdims: 1 });
-    const norm = emit(g, 'Sqrt', [emit(g, 'Add', [sumSquares, g.addConstant('tiny', 'float32', [1e-12], [])])]);
-    rows = emit(g, 'Div', [rows, norm]);
-  }
-  const blockMins: string[] = [];
-  const blockIds: string[] = [];
-  const zero = g.addConstant('zero', 'float32', [0], []);
-  let blockRows = rows;
-  for (let first = 0; first < codes; first += blockCodes) {
-    const count = Math.min(blockCodes, codes - first);
-    const block = data.slice(first * dim, (first + count) * dim);
-    const normsSquared = new Float32Array(count);
-    for (let k = 0; k < count; k++) {
-      let sum = 0;
-      for (let j = 0; j < dim; j++) sum += block[k * dim + j]! ** 2;
-      normsSquared[k] = sum;
-    }
-    const weights = g.addInitializer(g.uniqueName('codebook_block'), { dataType: 'float32', dims: [count, dim], data: block });
-    const bias = g.addInitializer(g.uniqueName('codebook_norms_squared'), { dataType: 'float32', dims: [count], data: normsSquared });
-    // ‖e‖² − 2·z·e in one Gemm: alpha −2 on z·eᵀ, plus the norms broadcast over rows.
-    const scores = emit(g, 'Gemm', [blockRows, weights, bias], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
-    // TopK(1, smallest) gives the block's min and its first index in one pass.
-    const [min, local] = [g.uniqueName('block_min'), g.uniqueName('block_argmin')];
-    g.addNode('TopK', [scores, g.addConstant('k', 'int64', [1])], [min, local], { axis: 1, largest: 0, sorted: 1 });
-    blockMins.push(min);
-    blockIds.push(first === 0 ? local : emit(g, 'Add', [local, g.addConstant('block_start', 'int64', [first], [])]));
-    // The next block's rows are these rows + 0·min: the same values, but a data dependency,
-    // so onnxruntime reduces (and frees) this block's scores before it forms the next block's.
-    blockRows = emit(g, 'Add', [rows, emit(g, 'Mul', [min, zero])]);
-  }
-  let ids: string;
-  if (blockIds.length === 1) {
-    ids = blockIds[0]!;
-  } else {
-    // The block holding the smallest score (the first such block on a tie), then its code.
-    const best = emit(g, 'ArgMin', [emit(g, 'Concat', blockMins, { axis: 1 })], { axis: 1, keepdims: 1 });
-    ids = emit(g, 'GatherElements', [emit(g, 'Concat', blockIds, { axis: 1 }), best], { axis: 1 });
-  }
-  const tokensShape = emit(g, 'Concat', [emit(g, 'Shape', [batchOf], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
-  g.addNode('Reshape', [ids, tokensShape], [ENCODER_OUTPUT]);
-  return ENCODER_OUTPUT;
-}
-
-/** encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64. */
-export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, searchBlockCodes = SEARCH_BLOCK_CODES): Uint8Array {
+export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, search: SearchMethod = 'exhaustive', searchBlockCodes = SEARCH_BLOCK_CODES): Uint8Array {
   const g = new OnnxGraphBuilder('simvq_encoder');
   g.addInput(ENCODER_INPUT, 'float32', ['batch', 1, 'samples']);
   g.addOutput(ENCODER_OUTPUT, 'int64', ['batch', 'frames']);
   const latents = model.exportEncoderOnnx(g, ENCODER_INPUT);
-  emitCodeSearch(g, latents, effectiveCodebook(model), model.config.quantizer.normalized, ENCODER_INPUT, searchBlockCodes);
-  return g.toModelBytes({ metadata: graphMetadata(manifest) });
+  const { data, rows, dim } = effectiveCodebook(model);
+  const ids = emitNearestCodeSearch(g, latents, { codebook: data, codebookSize: rows, dim, normalized: model.config.quantizer.normalized, method: search, blockCodes: searchBlockCodes });
+  const tokensShape = emit(g, 'Concat', [emit(g, 'Shape', [ENCODER_INPUT], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
+  g.addNode('Reshape', [ids, tokensShape], [ENCODER_OUTPUT]);
+  return g.toModelBytes({ metadata: graphMetadata(manifest), opsetImports: SEARCH_OPSET_IMPORTS });
 }
 
 /** decoder.onnx: tokens [B, F] int64 → audio [B, 1, F·hop]. */

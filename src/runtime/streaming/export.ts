@@ -19,7 +19,7 @@ import type { CodecModel } from '../../codec/model.js';
 import { InputError } from '../../errors.js';
 import { StreamStates } from '../../nn/streaming.js';
 import { OnnxGraphBuilder } from '../../onnx/index.js';
-import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type StreamSearch } from './search.js';
+import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../search.js';
 
 /** Graph input and output names the stream runtime relies on. */
 export const STREAM_NAMES = {
@@ -57,8 +57,8 @@ function requireStreamable(model: CodecModel): void {
 }
 
 export interface StreamingExportOptions {
-  /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/runtime/streaming/search.ts). */
-  search?: StreamSearch;
+  /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/runtime/search.ts). */
+  search?: SearchMethod;
 }
 
 /** The streaming encoder step of a causal codec, as ONNX bytes (`encoder.stream.onnx`). */

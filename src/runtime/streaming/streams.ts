@@ -27,14 +27,16 @@ import { StreamingSession, type StepState } from './session.js';
 export const DEFAULT_MAX_FRAMES_PER_STEP = 50;
 
 /**
- * The encoder's default is far smaller: the pruned search's rescoring grows
- * with frames × candidate blocks. Fed 1 s chunks of the speech preset, 50
- * frames a run took 4.7 GB of RSS and ~14 ms a frame here; 4 frames, 0.28 GB.
+ * The encoder's default is smaller: the pruned search rescores ~200 blocks of
+ * codes per frame with trained latents (../search.ts), gathered at once for
+ * the whole run. Measured here through the speech model on real speech fed
+ * in 1 s chunks: 16 frames a run, 1.0 ms a frame and 254 MB peak RSS; 50
+ * frames, the same speed and 301 MB; 1 frame, 3.3 ms.
  */
-export const DEFAULT_ENCODER_MAX_FRAMES_PER_STEP = 4;
+export const DEFAULT_ENCODER_MAX_FRAMES_PER_STEP = 16;
 
 export interface StreamOptions {
-  /** Frames per graph run at most; default 4 for encoding (see DEFAULT_ENCODER_MAX_FRAMES_PER_STEP), 50 for decoding. */
+  /** Frames per graph run at most; default 16 for encoding (see DEFAULT_ENCODER_MAX_FRAMES_PER_STEP), 50 for decoding. */
   maxFramesPerStep?: number;
 }
 

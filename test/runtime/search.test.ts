@@ -1,8 +1,9 @@
 /**
- * The encoder step graph's nearest-code search: the pruned search (int8
+ * The encoder graphs' nearest-code search: the pruned search (int8
  * scores, bounded error, float32 rescoring) finds exactly the codes the
  * exhaustive float32 search finds, and both agree with a float64 brute force,
- * normalised or not, one frame per run or many, and on all-zero latents
+ * normalised or not, one frame per run or many, with the codebook scored in
+ * blocks of any size, and on all-zero latents
  * (every score is then a code's norm: the first smallest float32 norm wins).
  */
 import { createRequire } from 'node:module';
@@ -12,7 +13,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
 import { OnnxGraphBuilder } from '../../src/onnx/index.js';
 import { gaussianArray } from '../../src/random.js';
-import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type StreamSearch } from '../../src/runtime/streaming/index.js';
+import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../../src/runtime/search.js';
 import { mulberry32 } from '../helpers/random.js';
 
 interface Ort {
@@ -63,11 +64,12 @@ function firstSmallestNorm(codebook: Float32Array): number {
   return bestId;
 }
 
-async function searchSession(codebook: Float32Array, normalized: boolean, method: StreamSearch): Promise<InferenceSession> {
+async function searchSession(codebook: Float32Array, normalized: boolean, method: SearchMethod, blockCodes?: number): Promise<InferenceSession> {
   const g = new OnnxGraphBuilder(`search_${method}`);
   g.addInput('latents', 'float32', [1, D, 'F']);
   g.addOutput('ids', 'int64', ['F']);
-  g.addNode('Identity', [emitNearestCodeSearch(g, 'latents', { codebook, codebookSize: K, dim: D, normalized, method })], ['ids']);
+  const options = { codebook, codebookSize: K, dim: D, normalized, method, ...(blockCodes === undefined ? {} : { blockCodes }) };
+  g.addNode('Identity', [emitNearestCodeSearch(g, 'latents', options)], ['ids']);
   return ort.InferenceSession.create(g.toModelBytes({ opsetImports: SEARCH_OPSET_IMPORTS }));
 }
 
@@ -85,7 +87,7 @@ async function search(session: InferenceSession, rows: Float32Array, framesPerRu
   return ids;
 }
 
-describe('streaming nearest-code search', function () {
+describe('nearest-code search (ONNX)', function () {
   this.timeout(60_000);
 
   for (const normalized of [true, false]) {
@@ -108,8 +110,13 @@ describe('streaming nearest-code search', function () {
       expect(await search(exhaustive, rows, 1)).to.deep.equal(expected);
       expect(await search(pruned, rows, 1)).to.deep.equal(expected);
       expect(await search(pruned, rows, 37)).to.deep.equal(expected);
-      await exhaustive.release();
-      await pruned.release();
+      expect(await search(pruned, rows, 202)).to.deep.equal(expected);
+      // Blocks of codes that do not divide K (the last one shorter), one run of every frame.
+      const unevenExhaustive = await searchSession(codebook, normalized, 'exhaustive', 3000);
+      const unevenPruned = await searchSession(codebook, normalized, 'pruned', 3000);
+      expect(await search(unevenExhaustive, rows, 202)).to.deep.equal(expected);
+      expect(await search(unevenPruned, rows, 202)).to.deep.equal(expected);
+      for (const session of [exhaustive, pruned, unevenExhaustive, unevenPruned]) await session.release();
     });
   }
 });
