@@ -66,7 +66,7 @@ export class OnnxGraphError extends Error {
   override readonly name: string = 'OnnxGraphError';
 }
 
-type TypedArrayClass = { readonly name: string; new (length: number): OnnxTensor['data'] };
+type TypedArrayClass = { readonly name: string; readonly BYTES_PER_ELEMENT: number; new (length: number): OnnxTensor['data'] };
 const ARRAY_CLASS: Record<OnnxDataType, TypedArrayClass> = {
   float32: Float32Array,
   float16: Uint16Array,
@@ -238,6 +238,39 @@ export class OnnxGraphBuilder {
     const proto = toTensorProto(tensor, name, `initializer '${name}'`);
     this.define([name], 'an initializer');
     this.initializers.push(proto);
+    return name;
+  }
+
+  /**
+   * An initializer whose data lives in a file beside the model (ONNX external
+   * data): `location` is the file's name relative to the model file, and the
+   * tensor's little-endian bytes start at `offset`. Several graphs can share
+   * one file, e.g. a 32 MiB codebook. Such a model loads from its path only.
+   */
+  addExternalInitializer(name: string, tensor: { dataType: OnnxDataType; dims: number[]; location: string; offset: number }): string {
+    checkName(name, 'an initializer');
+    const where = `initializer '${name}'`;
+    const code = dataTypeCode(tensor.dataType, where);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(tensor.location)) fail(`${where}: external data location must be a plain file name, got ${JSON.stringify(tensor.location)}`);
+    if (!Number.isSafeInteger(tensor.offset) || tensor.offset < 0) fail(`${where}: external data offset must be a non-negative integer, got ${tensor.offset}`);
+    let count = 1;
+    for (const d of tensor.dims) {
+      if (!Number.isSafeInteger(d) || d < 0) fail(`${where}: dims [${tensor.dims.join(', ')}] must be non-negative integers`);
+      count *= d;
+    }
+    const length = count * ARRAY_CLASS[tensor.dataType].BYTES_PER_ELEMENT;
+    this.define([name], 'an initializer');
+    this.initializers.push({
+      name,
+      dims: [...tensor.dims],
+      data_type: code,
+      data_location: 1,
+      external_data: [
+        { key: 'location', value: tensor.location },
+        { key: 'offset', value: String(tensor.offset) },
+        { key: 'length', value: String(length) },
+      ],
+    });
     return name;
   }
 

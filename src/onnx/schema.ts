@@ -83,6 +83,8 @@ message TensorProto {
   optional int32 data_type = 2;
   optional string name = 8;
   optional bytes raw_data = 9;
+  repeated StringStringEntryProto external_data = 13;
+  optional int32 data_location = 14;
 }
 
 message TensorShapeProto {
@@ -145,7 +147,15 @@ export const ONNX_ATTRIBUTE_TYPE = {
 
 // ---- plain-object shapes of the messages (snake_case, as encoded / decoded) ----
 
-export interface TensorProtoJson { name?: string; dims?: number[]; data_type?: number; raw_data?: Uint8Array }
+export interface TensorProtoJson {
+  name?: string;
+  dims?: number[];
+  data_type?: number;
+  raw_data?: Uint8Array;
+  /** location / offset / length of data stored in a file beside the model (data_location 1). */
+  external_data?: { key: string; value: string }[];
+  data_location?: number;
+}
 export interface DimensionJson { dim_value?: number; dim_param?: string }
 export interface TypeProtoJson { tensor_type?: { elem_type?: number; shape?: { dim?: DimensionJson[] } } }
 export interface ValueInfoProtoJson { name?: string; type?: TypeProtoJson }

@@ -306,28 +306,23 @@ export class Codec {
    * pads the last partial frame with zeros as the stream does at its end.
    */
   async createEncodeStream(options: StreamOptions = {}): Promise<EncodeStream> {
-    this.streamingEncoder ??= this.loadStreamingGraph(STREAM_ENCODER_ROLE).then((bytes) => StreamingEncoder.load(bytes.data, { hop: this.hop, source: bytes.path }));
+    this.streamingEncoder ??= StreamingEncoder.load(this.streamingGraphPath(STREAM_ENCODER_ROLE), { hop: this.hop });
     return (await this.streamingEncoder).stream(options);
   }
 
   /** A Node Transform: Uint32Array tokens in, Float32Array audio out, frame by frame (causal models); equal to `decode` within float rounding. */
   async createDecodeStream(options: StreamOptions = {}): Promise<DecodeStream> {
-    this.streamingDecoder ??= this.loadStreamingGraph(STREAM_DECODER_ROLE).then((bytes) =>
-      StreamingDecoder.load(bytes.data, { hop: this.hop, codebookSize: this.codebookSize, source: bytes.path }),
-    );
+    this.streamingDecoder ??= StreamingDecoder.load(this.streamingGraphPath(STREAM_DECODER_ROLE), { hop: this.hop, codebookSize: this.codebookSize });
     return (await this.streamingDecoder).stream(options);
   }
 
-  private async loadStreamingGraph(role: string): Promise<{ data: Uint8Array; path: string }> {
+  /** The step graph's file: loaded from its path, so onnxruntime finds the codebook.f32 beside it. */
+  private streamingGraphPath(role: string): string {
     const path = this.model.graphPath(role);
     if (path === null) {
       throw new InputError(this.model.directory, `model ${this.modelId} has no streaming graphs: only a causal model streams (export it again from a causal preset such as speech-16k-0.9kbps)`);
     }
-    try {
-      return { data: await readFile(path), path };
-    } catch (error) {
-      throw new InputError(path, describeFsError(error, 'read'));
-    }
+    return path;
   }
 
   async dispose(): Promise<void> {

@@ -3,12 +3,13 @@
  * safetensors, and the encoder and decoder as ONNX graphs written by our own
  * graph builder from the same tfjs parameters (every layer emits itself).
  *
- * The SimVQ codebook C·W + b is evaluated once here and stored in the graphs as
- * a constant [K, d] (unit rows when the quantizer searches on the sphere):
+ * The SimVQ codebook C·W + b is evaluated once here (unit rows when the
+ * quantizer searches on the sphere) and written once, as codebook.f32, which
+ * every graph reads as a constant [K, d] (./graph-codebook.ts):
  *
  *   encoder.onnx  audio [B, 1, T] → latents → rows [B·F, d] (unit when normalized)
- *                 → nearest code, exact, by int8 scores pruned and float32 rescoring
- *                   (./search.ts) → tokens [B, F]
+ *                 → nearest code, exact: ‖e‖² − 2·z·e a block of codes at a
+ *                   time (./search.ts) → tokens [B, F]
  *   decoder.onnx  tokens [B, F] → Gather rows of the constant → [B, d, F] → decoder → audio [B, 1, F·hop]
  *
  * The scores are the same expression the tfjs search (src/quantizers/search.ts)
@@ -44,46 +45,46 @@ import {
   type ModelManifest,
 } from './model-dir.js';
 import { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx } from './streaming/export.js';
+import { addCodebookRows, CODEBOOK_FILE, codebookFileBytes, modelCodebook, type GraphCodebook } from './graph-codebook.js';
 import { emitNearestCodeSearch, SEARCH_BLOCK_CODES, SEARCH_OPSET_IMPORTS, type SearchMethod } from './search.js';
-
-/** The effective codebook the tfjs model searches and decodes with, [K, d] as float32. */
-function effectiveCodebook(model: CodecModel): { data: Float32Array; rows: number; dim: number } {
-  const codebook = model.quantizer.codebook();
-  try {
-    const [rows, dim] = codebook.shape;
-    return { data: Float32Array.from(codebook.dataSync() as Float32Array), rows, dim };
-  } finally {
-    codebook.dispose();
-  }
-}
 
 function graphMetadata(manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): Record<string, string> {
   return { modelId: manifest.modelId, modelHash: manifest.modelHash, producer: `simvq-audio ${packageVersion()}` };
 }
 
-/**
- * encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64.
- * The search is exact either way; 'pruned' (./search.ts) is the faster.
- */
-export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, search: SearchMethod = 'exhaustive', searchBlockCodes = SEARCH_BLOCK_CODES): Uint8Array {
+/** Options for the whole-file graphs. */
+export interface GraphOptions {
+  /** The codebook as the graph should hold it (default: read from the model, inline). */
+  codebook?: GraphCodebook;
+  /** The encoder's search (default 'exhaustive': over a window of frames it is the faster; ./search.ts). */
+  search?: SearchMethod;
+  /** Codes the encoder scores per block (default SEARCH_BLOCK_CODES). */
+  searchBlockCodes?: number;
+}
+
+/** encoder.onnx: audio [B, 1, T] (T a multiple of the hop) → tokens [B, T/hop] int64. */
+export function encoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, options: GraphOptions = {}): Uint8Array {
   const g = new OnnxGraphBuilder('simvq_encoder');
   g.addInput(ENCODER_INPUT, 'float32', ['batch', 1, 'samples']);
   g.addOutput(ENCODER_OUTPUT, 'int64', ['batch', 'frames']);
   const latents = model.exportEncoderOnnx(g, ENCODER_INPUT);
-  const { data, rows, dim } = effectiveCodebook(model);
-  const ids = emitNearestCodeSearch(g, latents, { codebook: data, codebookSize: rows, dim, normalized: model.config.quantizer.normalized, method: search, blockCodes: searchBlockCodes });
+  const ids = emitNearestCodeSearch(g, latents, {
+    codebook: options.codebook ?? modelCodebook(model),
+    normalized: model.config.quantizer.normalized,
+    method: options.search ?? 'exhaustive',
+    blockCodes: options.searchBlockCodes ?? SEARCH_BLOCK_CODES,
+  });
   const tokensShape = emit(g, 'Concat', [emit(g, 'Shape', [ENCODER_INPUT], { start: 0, end: 1 }), g.addConstant('rest', 'int64', [-1])], { axis: 0 });
   g.addNode('Reshape', [ids, tokensShape], [ENCODER_OUTPUT]);
   return g.toModelBytes({ metadata: graphMetadata(manifest), opsetImports: SEARCH_OPSET_IMPORTS });
 }
 
 /** decoder.onnx: tokens [B, F] int64 → audio [B, 1, F·hop]. */
-export function decoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): Uint8Array {
+export function decoderGraphBytes(model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, options: Pick<GraphOptions, 'codebook'> = {}): Uint8Array {
   const g = new OnnxGraphBuilder('simvq_decoder');
   g.addInput(DECODER_INPUT, 'int64', ['batch', 'frames']);
   g.addOutput(DECODER_OUTPUT, 'float32', ['batch', 1, 'samples']);
-  const { data, rows, dim } = effectiveCodebook(model);
-  const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [rows, dim], data });
+  const codebook = addCodebookRows(g, 'codebook', options.codebook ?? modelCodebook(model));
   const vectors = emit(g, 'Gather', [codebook, DECODER_INPUT], { axis: 0 });
   const latents = emit(g, 'Transpose', [vectors], { perm: [0, 2, 1] });
   const audio = model.exportDecoderOnnx(g, latents);
@@ -100,10 +101,13 @@ function parameterTensors(model: CodecModel): Map<string, NamedTensor> {
   return tensors;
 }
 
-/** A further graph for the directory, e.g. the streaming encoder: its file name and how to build it. */
+/**
+ * A further graph for the directory, e.g. the streaming encoder: its file name
+ * and how to build it (`codebook` refers to the directory's codebook.f32).
+ */
 export interface ExtraGraph {
   file: string;
-  build: (model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>) => Uint8Array;
+  build: (model: CodecModel, manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>, codebook: GraphCodebook) => Uint8Array;
 }
 
 export interface WriteModelOptions {
@@ -124,8 +128,8 @@ export const STREAM_DECODER_ROLE = 'decoderStream';
 function streamingGraphs(model: CodecModel): Record<string, ExtraGraph> {
   if (!model.config.causal) return {};
   return {
-    [STREAM_ENCODER_ROLE]: { file: 'encoder.stream.onnx', build: (m) => exportStreamingEncoderOnnx(m) },
-    [STREAM_DECODER_ROLE]: { file: 'decoder.stream.onnx', build: (m) => exportStreamingDecoderOnnx(m) },
+    [STREAM_ENCODER_ROLE]: { file: 'encoder.stream.onnx', build: (m, _manifest, codebook) => exportStreamingEncoderOnnx(m, { codebook }) },
+    [STREAM_DECODER_ROLE]: { file: 'decoder.stream.onnx', build: (m, _manifest, codebook) => exportStreamingDecoderOnnx(m, { codebook }) },
   };
 }
 
@@ -149,16 +153,18 @@ export async function writeModelDirectory(model: CodecModel, out: string, option
     }
     graphs[role] = file;
   }
-  const manifest = manifestFor(model.config, modelId, hash, graphs, options.source, `simvq-audio ${packageVersion()}`);
+  const manifest = manifestFor(model.config, modelId, hash, graphs, options.source, `simvq-audio ${packageVersion()}`, CODEBOOK_FILE);
+  const codebook = modelCodebook(model, CODEBOOK_FILE);
   const temporary = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
   try {
     await rm(temporary, { recursive: true, force: true });
     await mkdir(temporary, { recursive: false });
     await writeFile(join(temporary, CONFIG_FILE), configBytes);
     await writeFile(join(temporary, WEIGHTS_FILE), weightsBytes);
-    await writeFile(join(temporary, ENCODER_GRAPH_FILE), encoderGraphBytes(model, manifest));
-    await writeFile(join(temporary, DECODER_GRAPH_FILE), decoderGraphBytes(model, manifest));
-    for (const [, { file, build }] of extras) await writeFile(join(temporary, file), build(model, manifest));
+    await writeFile(join(temporary, CODEBOOK_FILE), codebookFileBytes(codebook));
+    await writeFile(join(temporary, ENCODER_GRAPH_FILE), encoderGraphBytes(model, manifest, { codebook }));
+    await writeFile(join(temporary, DECODER_GRAPH_FILE), decoderGraphBytes(model, manifest, { codebook }));
+    for (const [, { file, build }] of extras) await writeFile(join(temporary, file), build(model, manifest, codebook));
     await writeFile(join(temporary, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     if (options.force) await rm(out, { recursive: true, force: true });
     await rename(temporary, out);

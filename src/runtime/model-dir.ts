@@ -62,6 +62,11 @@ export interface ModelManifest {
   config: string;
   weights: string;
   graphs: ModelGraphs;
+  /**
+   * The effective codebook as raw float32 rows, which the graphs read as
+   * external data (absent in directories whose graphs hold it inline).
+   */
+  codebook?: string;
   /** Where the weights came from, for people (not read by the runtime). */
   source?: { checkpoint?: string; step?: number; preset?: string };
   createdBy?: string;
@@ -83,7 +88,7 @@ export function modelHash(configBytes: Uint8Array, weightsBytes: Uint8Array): st
 }
 
 /** The manifest fields that follow from a config. */
-export function manifestFor(config: CodecConfig, modelId: string, hash: string, graphs: ModelGraphs, source?: ModelManifest['source'], createdBy?: string): ModelManifest {
+export function manifestFor(config: CodecConfig, modelId: string, hash: string, graphs: ModelGraphs, source?: ModelManifest['source'], createdBy?: string, codebook?: string): ModelManifest {
   return {
     format: MANIFEST_FORMAT,
     formatVersion: MANIFEST_VERSION,
@@ -97,6 +102,7 @@ export function manifestFor(config: CodecConfig, modelId: string, hash: string, 
     config: CONFIG_FILE,
     weights: WEIGHTS_FILE,
     graphs,
+    ...(codebook === undefined ? {} : { codebook }),
     ...(source === undefined ? {} : { source }),
     ...(createdBy === undefined ? {} : { createdBy }),
   };
@@ -163,7 +169,9 @@ function checkManifest(value: unknown, path: string): ModelManifest {
   for (const role of ['encoder', 'decoder']) {
     if (typeof (graphs as Record<string, unknown>)[role] !== 'string') throw fail(`field graphs has no ${role}`);
   }
-  for (const file of [m['config'], m['weights'], ...Object.values(graphs)] as string[]) {
+  if (m['codebook'] !== undefined && (typeof m['codebook'] !== 'string' || m['codebook'].length === 0)) throw fail('field codebook must be a non-empty string when present');
+  const codebookFile = m['codebook'] === undefined ? [] : [m['codebook']];
+  for (const file of [m['config'], m['weights'], ...Object.values(graphs), ...codebookFile] as string[]) {
     // Files live inside the directory: a manifest may not point elsewhere.
     if (file.includes('/') || file.includes('\\') || file.startsWith('.')) throw fail(`file name ${JSON.stringify(file)} must be a plain name inside the model directory`);
   }
@@ -206,6 +214,18 @@ export async function readModelDirectory(nameOrPath?: string): Promise<ModelDire
   const hash = modelHash(configBytes, await readBytes(weightsPath));
   if (hash !== manifest.modelHash) {
     throw new InputError(directory, `config and weights hash to ${hash}, but ${MANIFEST_FILE} says ${manifest.modelHash}: the files were changed after export`);
+  }
+  if (manifest.codebook !== undefined) {
+    // The graphs read their codebook from this file; onnxruntime's own message for a short or missing one is obscure.
+    const codebookPath = join(directory, manifest.codebook);
+    const expected = config.quantizer.codebookSize * config.latentDim * 4;
+    let size: number;
+    try {
+      size = (await stat(codebookPath)).size;
+    } catch (error) {
+      throw new InputError(codebookPath, `${describeFsError(error, 'read')} (the graphs read the codebook from it)`);
+    }
+    if (size !== expected) throw new InputError(codebookPath, `holds ${size} bytes, but a ${config.quantizer.codebookSize} × ${config.latentDim} float32 codebook takes ${expected}`);
   }
   return {
     directory,

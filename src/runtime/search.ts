@@ -36,6 +36,7 @@
  * rows × K: at 150 frames and K = 262,144, 9.8 MB instead of 157 MB.
  */
 import type { OnnxGraphBuilder } from '../onnx/index.js';
+import { addCodebookRows, type GraphCodebook } from './graph-codebook.js';
 
 export type SearchMethod = 'pruned' | 'exhaustive';
 
@@ -69,10 +70,8 @@ function nodeEmitter(g: OnnxGraphBuilder) {
 }
 
 export interface SearchEmitOptions {
-  /** The effective codebook E, [K, d] row-major. */
-  codebook: Float32Array;
-  codebookSize: number;
-  dim: number;
+  /** The effective codebook E [K, d], inline or in a file beside the graph. */
+  codebook: GraphCodebook;
   /** Search on the unit sphere (l2-normalise the latents first). */
   normalized: boolean;
   method: SearchMethod;
@@ -85,7 +84,7 @@ export interface SearchEmitOptions {
  * (reshape to [B, F]).
  */
 export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, options: SearchEmitOptions): string {
-  const { codebook, codebookSize: K, dim: d } = options;
+  const { data: codebook, rows: K, dim: d } = options.codebook;
   const node = nodeEmitter(g);
   const scalar = (value: number) => g.addConstant('c', 'float32', [value], []);
   const axis1 = () => g.addConstant('axis', 'int64', [1]);
@@ -134,8 +133,7 @@ export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, opti
 
   if (options.method === 'exhaustive') {
     const perBlock = scoreInTurn((blockRows, { first, count }) => {
-      const block = codebook.subarray(first * d, (first + count) * d);
-      const codes = g.addInitializer(g.uniqueName('codebook_block'), { dataType: 'float32', dims: [count, d], data: block });
+      const codes = addCodebookRows(g, 'codebook_block', options.codebook, first, count);
       // ‖e‖² − 2·z·e in one Gemm, then one pass for the first index of the smallest, whose value is gathered.
       const scores = node('Gemm', [blockRows, codes, normsOf(first, count)], { alpha: { float: -2 }, beta: { float: 1 }, transB: 1 });
       const local = node('ArgMin', [scores], { axis: 1, keepdims: 1, select_last_index: 0 });
@@ -216,11 +214,10 @@ export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, opti
   // ‖e‖² − 2 z·e as a batch of [block, d] × [d, 1] products.
   const codeOffsets = g.addConstant('offsets', 'int64', Array.from({ length: candidateBlock }, (_, i) => i), [1, candidateBlock]);
   const codes = node('Add', [node('Mul', [node('Unsqueeze', [blockIds, axis1()]), g.addConstant('block', 'int64', [candidateBlock], [])]), codeOffsets]);
-  const minusTwoCodes = g.addInitializer(g.uniqueName('codebook_minus_two'), { dataType: 'float32', dims: [K, d], data: codebook.map((v) => -2 * v) });
   const pairRows = node('Unsqueeze', [node('Gather', [rows, rowIds], { axis: 0 }), g.addConstant('axis', 'int64', [2])]);
-  const products = node('MatMul', [node('Gather', [minusTwoCodes, codes], { axis: 0 }), pairRows]);
+  const products = node('MatMul', [node('Gather', [addCodebookRows(g, 'codebook', options.codebook), codes], { axis: 0 }), pairRows]);
   const allNorms = g.addInitializer(g.uniqueName('code_norms_all'), { dataType: 'float32', dims: [K], data: squaredNorms });
-  const exact = node('Add', [node('Squeeze', [products, g.addConstant('axis', 'int64', [2])]), node('Gather', [allNorms, codes], { axis: 0 })]);
+  const exact = node('Add', [node('Mul', [node('Squeeze', [products, g.addConstant('axis', 'int64', [2])]), scalar(-2)]), node('Gather', [allNorms, codes], { axis: 0 })]);
   // Within a pair: its smallest score and the first code holding it.
   const pairBest = node('ReduceMin', [exact], { axes: [1], keepdims: 0 });
   const pairArgmin = node('ArgMin', [exact], { axis: 1, keepdims: 1, select_last_index: 0 });

@@ -100,6 +100,41 @@ describe('runtime: ONNX export', function () {
     }
   });
 
+  it('stores the codebook once, in codebook.f32, which all four graphs read; a missing or short one is named', async () => {
+    const { model, directory } = await exportTinyModel();
+    try {
+      const read = await readModelDirectory(directory);
+      expect(read.manifest.codebook).to.equal('codebook.f32');
+      // The file holds C·W + b as the model computes it, float32 little-endian.
+      const expected = tf.tidy(() => (model.quantizer as unknown as { codebook(): tf.Tensor2D }).codebook().dataSync() as Float32Array);
+      const file = readFileSync(join(directory, 'codebook.f32'));
+      expect(Array.from(new Float32Array(file.buffer, file.byteOffset, file.length / 4))).to.deep.equal(Array.from(expected));
+      // Every graph refers to rows of that file instead of holding a copy.
+      const { decodeModelProto } = await import('../../src/onnx/schema.js');
+      for (const role of ['encoder', 'decoder', 'encoderStream', 'decoderStream']) {
+        const graph = decodeModelProto(readFileSync(read.graphPath(role)!)).graph!;
+        const external = (graph.initializer ?? []).filter((t) => t.data_location === 1);
+        expect(external.length, role).to.be.at.least(1);
+        for (const tensor of external) expect(tensor.external_data!.find((e) => e.key === 'location')!.value).to.equal('codebook.f32');
+      }
+      // And the codec runs from the directory: encode then decode.
+      const codec = await Codec.load(directory);
+      expect((await codec.decode(await codec.encode(speech, 16000))).length).to.be.above(0);
+      await codec.dispose();
+      const codebookPath = join(directory, 'codebook.f32');
+      writeFileSync(codebookPath, file.subarray(0, file.length - 4));
+      let message = '';
+      await readModelDirectory(directory).catch((error: Error) => (message = error.message));
+      expect(message).to.equal(`${codebookPath}: holds ${file.length - 4} bytes, but a 64 × 8 float32 codebook takes ${file.length}`);
+      rmSync(codebookPath);
+      await readModelDirectory(directory).catch((error: Error) => (message = error.message));
+      expect(message).to.equal(`${codebookPath}: file not found (the graphs read the codebook from it)`);
+    } finally {
+      model.dispose();
+      rmSync(dirname(directory), { recursive: true, force: true });
+    }
+  });
+
   it('takes extra graphs into the directory and the manifest; a centred model has no streaming graphs', async () => {
     const { model, directory } = await exportTinyModel(tinyRuntimeConfig({ causal: false }));
     try {

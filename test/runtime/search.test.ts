@@ -68,7 +68,7 @@ async function searchSession(codebook: Float32Array, normalized: boolean, method
   const g = new OnnxGraphBuilder(`search_${method}`);
   g.addInput('latents', 'float32', [1, D, 'F']);
   g.addOutput('ids', 'int64', ['F']);
-  const options = { codebook, codebookSize: K, dim: D, normalized, method, ...(blockCodes === undefined ? {} : { blockCodes }) };
+  const options = { codebook: { data: codebook, rows: K, dim: D, file: null }, normalized, method, ...(blockCodes === undefined ? {} : { blockCodes }) };
   g.addNode('Identity', [emitNearestCodeSearch(g, 'latents', options)], ['ids']);
   return ort.InferenceSession.create(g.toModelBytes({ opsetImports: SEARCH_OPSET_IMPORTS }));
 }

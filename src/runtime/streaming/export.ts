@@ -9,16 +9,15 @@
  * Each is the whole-file graph cut at frame boundaries (src/nn/streaming.ts):
  * run step after step from zero states, they give the whole-file results
  * (tokens equal, audio within float rounding). The encoder ends in the
- * quantizer's nearest-code search over the effective codebook, a constant in
- * the graph, so a step emits token ids; the decoder starts by looking them up
+ * quantizer's nearest-code search over the effective codebook (inline, or
+ * rows of the model directory's codebook.f32: ../graph-codebook.ts), so a step emits token ids; the decoder starts by looking them up
  * in the same codebook (C·W + b for SimVQ, unit rows when normalised; never C alone).
  */
-import * as tf from '@tensorflow/tfjs';
-
 import type { CodecModel } from '../../codec/model.js';
 import { InputError } from '../../errors.js';
 import { StreamStates } from '../../nn/streaming.js';
 import { OnnxGraphBuilder } from '../../onnx/index.js';
+import { addCodebookRows, modelCodebook, type GraphCodebook } from '../graph-codebook.js';
 import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../search.js';
 
 /** Graph input and output names the stream runtime relies on. */
@@ -29,27 +28,6 @@ export const STREAM_NAMES = {
   decoderOutput: 'audio',
 } as const;
 
-/** A quantizer whose effective codebook can be read ([K, d]); SimVQ and plain VQ both can. */
-interface CodebookSource {
-  codebook(): tf.Tensor2D;
-}
-
-function hasCodebook(quantizer: unknown): quantizer is CodebookSource {
-  return typeof (quantizer as Partial<CodebookSource>).codebook === 'function';
-}
-
-/** The effective codebook [K, d] as float32 values. */
-function codebookValues(model: CodecModel): Float32Array {
-  const quantizer: unknown = model.quantizer;
-  if (!hasCodebook(quantizer)) throw new InputError('quantizer', `'${model.quantizer.method}' has no readable codebook to stream with`);
-  const codebook = quantizer.codebook();
-  try {
-    return (codebook.dataSync() as Float32Array).slice();
-  } finally {
-    codebook.dispose();
-  }
-}
-
 function requireStreamable(model: CodecModel): void {
   if (!model.config.causal) {
     throw new InputError(model.config.name, 'only a causal codec can stream (its centred convolutions look ahead); use a causal preset such as speech-16k-0.9kbps');
@@ -59,21 +37,19 @@ function requireStreamable(model: CodecModel): void {
 export interface StreamingExportOptions {
   /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/runtime/search.ts). */
   search?: SearchMethod;
+  /** The codebook as the graphs should hold it (default: read from the model, inline). */
+  codebook?: GraphCodebook;
 }
 
 /** The streaming encoder step of a causal codec, as ONNX bytes (`encoder.stream.onnx`). */
 export function exportStreamingEncoderOnnx(model: CodecModel, options: StreamingExportOptions = {}): Uint8Array {
   requireStreamable(model);
-  const { codebookSize } = model.config.quantizer;
-  const dim = model.config.latentDim;
   const g = new OnnxGraphBuilder('simvq_stream_encoder');
   const states = new StreamStates(g);
   const audio = g.addInput(STREAM_NAMES.encoderInput, 'float32', [1, 1, 'samples']);
   const latents = model.exportStreamingEncoderOnnx(g, audio, states);
   const tokens = emitNearestCodeSearch(g, latents, {
-    codebook: codebookValues(model),
-    codebookSize,
-    dim,
+    codebook: options.codebook ?? modelCodebook(model),
     normalized: model.config.quantizer.normalized,
     method: options.search ?? 'pruned',
   });
@@ -84,14 +60,12 @@ export function exportStreamingEncoderOnnx(model: CodecModel, options: Streaming
 }
 
 /** The streaming decoder step of a causal codec, as ONNX bytes (`decoder.stream.onnx`). */
-export function exportStreamingDecoderOnnx(model: CodecModel): Uint8Array {
+export function exportStreamingDecoderOnnx(model: CodecModel, options: Pick<StreamingExportOptions, 'codebook'> = {}): Uint8Array {
   requireStreamable(model);
-  const { codebookSize } = model.config.quantizer;
-  const dim = model.config.latentDim;
   const g = new OnnxGraphBuilder('simvq_stream_decoder');
   const states = new StreamStates(g);
   const tokens = g.addInput(STREAM_NAMES.decoderInput, 'int64', [1, 'frames']);
-  const codebook = g.addInitializer('codebook', { dataType: 'float32', dims: [codebookSize, dim], data: codebookValues(model) });
+  const codebook = addCodebookRows(g, 'codebook', options.codebook ?? modelCodebook(model));
   const rows = g.uniqueName('gather');
   g.addNode('Gather', [codebook, tokens], [rows], { axis: 0 });
   const latents = g.uniqueName('latents');
@@ -106,7 +80,8 @@ export function exportStreamingDecoderOnnx(model: CodecModel): Uint8Array {
 
 /** Both step graphs: what the model directory stores as encoder.stream.onnx and decoder.stream.onnx. */
 export function exportStreamingOnnx(model: CodecModel, options: StreamingExportOptions = {}): { encoder: Uint8Array; decoder: Uint8Array } {
-  return { encoder: exportStreamingEncoderOnnx(model, options), decoder: exportStreamingDecoderOnnx(model) };
+  const codebook = options.codebook ?? modelCodebook(model);
+  return { encoder: exportStreamingEncoderOnnx(model, { ...options, codebook }), decoder: exportStreamingDecoderOnnx(model, { codebook }) };
 }
 
 /** For people reading the file (e.g. in Netron); the runtime takes these from the codec config. */

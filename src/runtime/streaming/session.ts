@@ -17,7 +17,10 @@ import { InputError } from '../../errors.js';
 import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
 
 interface OnnxRuntimeNode {
-  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  InferenceSession: {
+    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+    create(path: string, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+  };
   Tensor: {
     new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor;
     new (type: 'int64', data: BigInt64Array, dims: readonly number[]): OrtTensor;
@@ -39,12 +42,16 @@ export class StreamingSession {
     readonly outputName: string,
   ) {}
 
-  /** Loads a step graph; `what` names it in errors (e.g. the file it came from). */
-  static async load(bytes: Uint8Array, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
+  /**
+   * Loads a step graph from its bytes or its file (a graph whose codebook is
+   * external data, as in a model directory, loads from its file only); `what`
+   * names it in errors.
+   */
+  static async load(graph: Uint8Array | string, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
     const ort = require('onnxruntime-node') as OnnxRuntimeNode;
     let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, onnxRuntimeSessionOptions());
+      session = await (typeof graph === 'string' ? ort.InferenceSession.create(graph, onnxRuntimeSessionOptions()) : ort.InferenceSession.create(graph, onnxRuntimeSessionOptions()));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new InputError(what, `not an ONNX model onnxruntime can load (${message.split('\n')[0]})`);

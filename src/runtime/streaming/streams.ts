@@ -76,9 +76,9 @@ export class StreamingEncoder {
   ) {}
 
   /** `hop`: samples per token, from the codec's config (320 for speech-16k-0.9kbps). */
-  static async load(bytes: Uint8Array, options: { hop: number; source?: string }): Promise<StreamingEncoder> {
+  static async load(graph: Uint8Array | string, options: { hop: number; source?: string }): Promise<StreamingEncoder> {
     if (!Number.isInteger(options.hop) || options.hop < 1) throw new InputError('hop', `must be a positive integer, got ${options.hop}`);
-    const session = await StreamingSession.load(bytes, options.source ?? 'encoder.stream.onnx', STREAM_NAMES.encoderInput, STREAM_NAMES.encoderOutput);
+    const session = await StreamingSession.load(graph, options.source ?? (typeof graph === 'string' ? graph : 'encoder.stream.onnx'), STREAM_NAMES.encoderInput, STREAM_NAMES.encoderOutput);
     return new StreamingEncoder(session, options.hop);
   }
 
@@ -101,10 +101,10 @@ export class StreamingDecoder {
   ) {}
 
   /** `hop` and `codebookSize` from the codec's config; ids outside [0, K) are refused before they reach the graph. */
-  static async load(bytes: Uint8Array, options: { hop: number; codebookSize: number; source?: string }): Promise<StreamingDecoder> {
+  static async load(graph: Uint8Array | string, options: { hop: number; codebookSize: number; source?: string }): Promise<StreamingDecoder> {
     if (!Number.isInteger(options.hop) || options.hop < 1) throw new InputError('hop', `must be a positive integer, got ${options.hop}`);
     if (!Number.isInteger(options.codebookSize) || options.codebookSize < 1) throw new InputError('codebookSize', `must be a positive integer, got ${options.codebookSize}`);
-    const session = await StreamingSession.load(bytes, options.source ?? 'decoder.stream.onnx', STREAM_NAMES.decoderInput, STREAM_NAMES.decoderOutput);
+    const session = await StreamingSession.load(graph, options.source ?? (typeof graph === 'string' ? graph : 'decoder.stream.onnx'), STREAM_NAMES.decoderInput, STREAM_NAMES.decoderOutput);
     return new StreamingDecoder(session, options.hop, options.codebookSize);
   }
 
