@@ -33,7 +33,7 @@ export const ENCODER_OUTPUT = 'tokens';
 export const DECODER_INPUT = 'tokens';
 export const DECODER_OUTPUT = 'audio';
 
-/** The model `Codec.load()` uses when none is named (installed by a later training run). */
+/** The model `Codec.load()` and the CLI use when none is named: codec/pretrained/speech-16k-0.9kbps/. */
 export const DEFAULT_MODEL_NAME = 'speech-16k-0.9kbps';
 
 /**
@@ -108,9 +108,13 @@ export function manifestFor(config: CodecConfig, modelId: string, hash: string, 
   };
 }
 
-/** Where the shipped pretrained models live: codec/pretrained/<name>/. */
+/**
+ * Where named models live: codec/pretrained/<name>/ in the package (the
+ * shipped ones), or the directory SIMVQ_PRETRAINED_DIR names.
+ */
 export function pretrainedDirectory(): string {
-  return join(packageRoot(), 'codec', 'pretrained');
+  const override = process.env['SIMVQ_PRETRAINED_DIR'];
+  return override !== undefined && override !== '' ? resolve(override) : join(packageRoot(), 'codec', 'pretrained');
 }
 
 async function isDirectory(path: string): Promise<boolean> {

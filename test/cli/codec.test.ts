@@ -3,7 +3,7 @@
  * them: outputs and their names, a token file from another model, and bad
  * input answered with one line, exit code 2 and no output written.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -169,8 +169,25 @@ describe('simvq-audio encode / decode / roundtrip / export', function () {
     });
 
     it('no model named and no default model installed: says so and how to name one', async () => {
-      const result = await runCli(['encode', speech, '-o', join(scratch, 'default.svq')]);
+      const empty = join(scratch, 'no-models');
+      mkdirSync(empty, { recursive: true });
+      const result = await runCli(['encode', speech, '-o', join(scratch, 'default.svq')], { SIMVQ_PRETRAINED_DIR: empty });
       expectOneLineError(result, 'no default model is installed yet', '--model DIR', 'simvq-audio export');
+    });
+
+    it('no model named: the default model (speech-16k-0.9kbps under the models directory); a bare name is looked up there', async () => {
+      const models = join(scratch, 'models');
+      mkdirSync(models, { recursive: true });
+      cpSync(model, join(models, 'speech-16k-0.9kbps'), { recursive: true });
+      cpSync(model, join(models, 'another'), { recursive: true });
+      const env = { SIMVQ_PRETRAINED_DIR: models };
+      for (const [name, args] of [['default', []], ['named', ['--model', 'another']]] as const) {
+        const out = join(scratch, `${name}.svq`);
+        const result = await runCli(['encode', speech, '-o', out, ...args], env);
+        expect(result.code, result.stderr).to.equal(0);
+        // The header names the model the tokens came from: the tiny test model, found by name.
+        expect(readFileSync(out).toString('latin1')).to.include('tiny-runtime');
+      }
     });
 
     it('a model directory whose weights were changed after export', async () => {

@@ -59,7 +59,9 @@ describe('simvq-audio eval', function () {
   it('writes a baselines-only report that says so and shows no UTMOS number', async function () {
     if (!codecToolsAvailable()) this.skip();
     const out = join(dir, 'out');
-    const result = await run(['eval', '--data', `dir:${join(dir, 'data')}`, '--out', out, '--baselines', 'opus-6k', '--no-progress']);
+    const noModels = join(dir, 'no-models');
+    await mkdir(noModels, { recursive: true });
+    const result = await runCli(['eval', '--data', `dir:${join(dir, 'data')}`, '--out', out, '--baselines', 'opus-6k', '--no-progress'], { SIMVQ_PRETRAINED_DIR: noModels });
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.equal(`evaluated 1 systems on 1 utterances: ${join(out, 'report.md')}\n`);
     const markdown = await readFile(join(out, 'report.md'), 'utf8');

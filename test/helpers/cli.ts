@@ -3,6 +3,7 @@
  * bin/simvq-audio.js ...` from the repository root, against the compiled dist/.
  */
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,13 +22,16 @@ export interface CliRun {
 /**
  * Runs the CLI with `args`. SIMVQ_BACKEND and SIMVQ_DEBUG from the test's own
  * environment are dropped unless `env` sets them, so a developer's settings do
- * not change what a test sees.
+ * not change what a test sees; SIMVQ_PRETRAINED_DIR points at a directory
+ * with no models unless `env` sets it.
  */
 export function runCli(args: readonly string[], env: Record<string, string> = {}, script = cliScript): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const name of ['SIMVQ_BACKEND', 'SIMVQ_DEBUG']) {
     if (!(name in env)) delete childEnv[name];
   }
+  // Named and default models come from where the test says, never from the shipped codec/pretrained/.
+  childEnv['SIMVQ_PRETRAINED_DIR'] = env['SIMVQ_PRETRAINED_DIR'] ?? join(tmpdir(), 'simvq-audio-tests-no-models');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { cwd: repositoryRoot, env: childEnv });
     let stdout = '';
