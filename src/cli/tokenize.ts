@@ -47,9 +47,12 @@ export async function tokenizeCommand(spec: string, options: TokenizeCliOptions)
 export async function tokenizeMergeCommand(directory: string): Promise<void> {
   const index = await mergeShards(directory);
   const hours = index.durationSeconds / 3600;
+  const usage = index.codeUsage;
   process.stdout.write(
     `${directory}: ${index.shardCount} shards whole; ${index.utterances} utterances, ${index.tokens} tokens, ${hours.toFixed(2)} h; ` +
-      `wrote ${join(directory, 'index.json')} and ${join(directory, 'manifest.jsonl')}\n`,
+      `wrote ${join(directory, 'index.json')} and ${join(directory, 'manifest.jsonl')}\n` +
+      `codes used: ${usage.usedCodes} of ${usage.codebookSize} (${(100 * usage.utilization).toFixed(1)} %); uniform use would touch ` +
+      `${Math.round(usage.uniformExpectedCodes)} in ${usage.tokens} tokens (${(100 * (usage.usedCodes / usage.uniformExpectedCodes)).toFixed(1)} % of that); perplexity ${usage.perplexity.toFixed(0)}\n`,
   );
 }
 

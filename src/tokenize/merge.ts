@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
+import { countCodes, usageFromCounts, type CodeUsage } from '../quantizers/metrics.js';
 import { SHARD_FILE_PATTERN, sameTokenModel, shardBaseName, verifyShard, type ManifestRecord, type ShardHeader, type SkippedFile, type TokenModelIdentity } from './shard-format.js';
 
 export const CORPUS_INDEX_FILE = 'index.json';
@@ -35,6 +36,18 @@ export interface CorpusIndex {
   durationSeconds: number;
   shards: CorpusShardEntry[];
   skipped: SkippedFile[];
+  /** How the corpus uses the codebook. */
+  codeUsage: CorpusCodeUsage;
+}
+
+/**
+ * Codebook usage over every token of the corpus. Utilisation (codes used ÷ K)
+ * is bounded by the token count, so it comes with what a perfectly uniform
+ * use of the codebook would touch in as many draws, K·(1 − (1 − 1/K)^N):
+ * `usedCodes / uniformExpectedCodes` reads as utilisation on corpora of any size.
+ */
+export interface CorpusCodeUsage extends CodeUsage {
+  uniformExpectedCodes: number;
 }
 
 /** A global manifest line: the shard's record plus which shard holds it. */
@@ -101,6 +114,17 @@ export async function mergeShards(directory: string): Promise<CorpusIndex> {
       lines.push(JSON.stringify(global));
     }
   }
+  const codeCounts = new Float64Array(first.model.codebookSize);
+  for (const header of headers) {
+    const path = join(directory, `${shardBaseName(header.shard, shardCount)}.bin`);
+    const bytes = await readFile(path);
+    // Verified above: whole uint32 little-endian ids (copied: a Buffer may sit unaligned in its pool).
+    const ids = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    countCodes(ids, codeCounts);
+  }
+  const usage = usageFromCounts(codeCounts);
+  const K = first.model.codebookSize;
+  const codeUsage: CorpusCodeUsage = { ...usage, uniformExpectedCodes: K * -Math.expm1(usage.tokens * Math.log1p(-1 / K)) };
   const index: CorpusIndex = {
     format: CORPUS_FORMAT,
     version: 1,
@@ -115,6 +139,7 @@ export async function mergeShards(directory: string): Promise<CorpusIndex> {
       return { bin: `${base}.bin`, manifest: `${base}.jsonl`, index: `${base}.idx`, utterances: h.utterances, tokens: h.tokens };
     }),
     skipped: headers.flatMap((h) => h.skipped),
+    codeUsage,
   };
   await writeFileAtomic(join(directory, CORPUS_MANIFEST_FILE), lines.map((l) => `${l}\n`).join(''), true);
   await writeFileAtomic(join(directory, CORPUS_INDEX_FILE), JSON.stringify(index, null, 1) + '\n', true);

@@ -106,6 +106,11 @@ describe('token shards', () => {
     const index = await mergeShards(scratch);
     expect(index.utterances).to.equal(corpus.length);
     expect(index.tokens).to.equal(corpus.reduce((n, u) => n + Math.round(u.durationSeconds * 50), 0));
+    // Codebook usage over every token, beside what uniform use would touch in as many tokens.
+    const distinct = new Set(corpus.flatMap((u) => Array.from(tokensOf(u.id, u.durationSeconds))));
+    expect(index.codeUsage).to.include({ tokens: index.tokens, usedCodes: distinct.size, codebookSize: MODEL.codebookSize });
+    const K = MODEL.codebookSize;
+    expect(index.codeUsage.uniformExpectedCodes).to.be.closeTo(K * (1 - (1 - 1 / K) ** index.tokens), 1e-6 * K);
     const manifest = readFileSync(join(scratch, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; n_tokens: number; shard: number });
     expect(manifest.map((r) => r.id)).to.deep.equal(corpus.map((u) => u.id).sort());
 
