@@ -21,14 +21,13 @@
  *                      encoder's pruned search costs more where trained latents
  *                      sit among many close codes
  */
-import { readFile } from 'node:fs/promises';
-
 import { readWav } from '../src/audio/index.js';
 import { loadCodecConfig, type CodecConfig } from '../src/codec/config.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine } from '../src/engine/index.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
 import { InputError } from '../src/errors.js';
+import { boundaryJumpRatio } from '../src/eval/boundaries.js';
 import { readModelDirectory } from '../src/runtime/model-dir.js';
 import { exportStreamingOnnx, StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream } from '../src/runtime/streaming/index.js';
 import { median } from './timing.js';
@@ -44,6 +43,13 @@ export interface StreamingFigures {
   streaming_decode_first_output_ms: number;
   streaming_end_to_end_first_output_ms: number;
   streaming_algorithmic_latency_ms: number;
+  /**
+   * Clicks at frame boundaries in the audio decoded one token at a time: mean
+   * squared sample step at frame boundaries over that elsewhere (~1: none;
+   * src/eval/boundaries.ts), and the same for the input for reference.
+   */
+  streaming_boundary_jump_ratio: number;
+  streaming_boundary_jump_ratio_input: number;
   /** null when the graphs came from a model directory. */
   streaming_export_s: number | null;
   streaming_load_s: number;
@@ -71,16 +77,17 @@ function nextOutput<T>(stream: EncodeStream | DecodeStream, chunk: unknown): Pro
   });
 }
 
-/** Milliseconds each write of `chunks` takes until its output is out. */
-async function perChunkMs(stream: EncodeStream | DecodeStream, chunks: unknown[]): Promise<number[]> {
+/** Milliseconds each write of `chunks` takes until its output is out, and the outputs. */
+async function perChunkMs<T>(stream: EncodeStream | DecodeStream, chunks: unknown[]): Promise<{ times: number[]; outputs: T[] }> {
   const times: number[] = [];
+  const outputs: T[] = [];
   for (const chunk of chunks) {
     const start = nowMs();
-    await nextOutput(stream, chunk);
+    outputs.push(await nextOutput<T>(stream, chunk));
     times.push(nowMs() - start);
   }
   stream.destroy();
-  return times;
+  return { times, outputs };
 }
 
 /**
@@ -88,13 +95,14 @@ async function perChunkMs(stream: EncodeStream | DecodeStream, chunks: unknown[]
  * search's cost depends on where trained latents fall among the codes), or
  * a preset's, exported from random weights.
  */
-async function streamingGraphs(options: { preset?: string; modelDir?: string }): Promise<{ name: string; config: CodecConfig; encoder: Uint8Array; decoder: Uint8Array; exportSeconds: number | null }> {
+async function streamingGraphs(options: { preset?: string; modelDir?: string }): Promise<{ name: string; config: CodecConfig; encoder: Uint8Array | string; decoder: Uint8Array | string; exportSeconds: number | null }> {
   if (options.modelDir !== undefined) {
     const dir = await readModelDirectory(options.modelDir);
     const encoder = dir.graphPath('encoderStream');
     const decoder = dir.graphPath('decoderStream');
     if (encoder === null || decoder === null) throw new InputError(options.modelDir, 'has no streaming graphs (encoder.stream.onnx, decoder.stream.onnx): export a causal model');
-    return { name: `${dir.manifest.modelId} (${options.modelDir})`, config: dir.config, encoder: await readFile(encoder), decoder: await readFile(decoder), exportSeconds: null };
+    // Paths, not bytes: the graphs read codebook.f32 beside them.
+    return { name: `${dir.manifest.modelId} (${options.modelDir})`, config: dir.config, encoder, decoder, exportSeconds: null };
   }
   const name = options.preset ?? 'speech-16k-0.9kbps';
   const config = await loadCodecConfig(name);
@@ -147,8 +155,9 @@ export async function measureStreaming(options: { preset?: string; modelDir?: st
     const decodeMedians: number[] = [];
     const decodeP95s: number[] = [];
     let tokens: Uint32Array[] = [];
+    let boundaryRatio = NaN;
     for (let pass = 0; pass < passes; pass++) {
-      const encodeTimes = await perChunkMs(encoder.stream(), hops);
+      const { times: encodeTimes } = await perChunkMs(encoder.stream(), hops);
       encodeMedians.push(median(encodeTimes));
       encodeP95s.push(percentile(encodeTimes, 95));
       if (pass === 0) {
@@ -157,7 +166,12 @@ export async function measureStreaming(options: { preset?: string; modelDir?: st
         for (const h of hops) tokens.push(await nextOutput<Uint32Array>(stream, h));
         stream.destroy();
       }
-      const decodeTimes = await perChunkMs(decoder.stream(), tokens);
+      const { times: decodeTimes, outputs } = await perChunkMs<Float32Array>(decoder.stream(), tokens);
+      if (pass === 0) {
+        const audio = new Float32Array(outputs.reduce((n, o) => n + o.length, 0));
+        outputs.reduce((at, o) => (audio.set(o, at), at + o.length), 0);
+        boundaryRatio = boundaryJumpRatio(audio, hop);
+      }
       decodeMedians.push(median(decodeTimes));
       decodeP95s.push(percentile(decodeTimes, 95));
     }
@@ -173,6 +187,8 @@ export async function measureStreaming(options: { preset?: string; modelDir?: st
       streaming_decode_first_output_ms: round(median(firstDecodeMs)),
       streaming_end_to_end_first_output_ms: round(median(endToEndMs)),
       streaming_algorithmic_latency_ms: (1000 * hop) / config.sampleRate,
+      streaming_boundary_jump_ratio: round(boundaryRatio),
+      streaming_boundary_jump_ratio_input: round(boundaryJumpRatio(options.audio.subarray(0, frames * hop), hop)),
       streaming_export_s: exportSeconds === null ? null : round(exportSeconds),
       streaming_load_s: round(loadSeconds),
       streaming_frames_per_pass: frames,
@@ -206,6 +222,7 @@ async function main(): Promise<void> {
   console.log(`  encode per frame  median ${figures.streaming_encode_frame_ms_median} ms, p95 ${figures.streaming_encode_frame_ms_p95} ms`);
   console.log(`  decode per frame  median ${figures.streaming_decode_frame_ms_median} ms, p95 ${figures.streaming_decode_frame_ms_p95} ms`);
   console.log(`  first output      encode ${figures.streaming_encode_first_output_ms} ms, decode ${figures.streaming_decode_first_output_ms} ms, end to end ${figures.streaming_end_to_end_first_output_ms} ms (+ ${figures.streaming_algorithmic_latency_ms} ms waiting for the first hop)`);
+  console.log(`  frame boundaries  step ratio ${figures.streaming_boundary_jump_ratio} in the streamed audio (${figures.streaming_boundary_jump_ratio_input} in the input; ~1: no clicks)`);
   console.log(`  ${figures.streaming_export_s === null ? '' : `export ${figures.streaming_export_s} s, `}session load ${figures.streaming_load_s} s`);
   console.log(JSON.stringify(figures));
 }

@@ -3,6 +3,7 @@
  * learned MOS (UTMOS, DNSMOS), baseline codecs and the report an `eval` run writes.
  */
 export { alignByCrossCorrelation, type Alignment } from './align.js';
+export { boundaryJumpRatio } from './boundaries.js';
 export { bitrateOfFile, setCodeUsage } from './codes.js';
 export { listEvalUtterances, type EvalUtterance } from './data-spec.js';
 export { multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
