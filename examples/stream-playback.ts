@@ -10,13 +10,12 @@
  * server, CI) it writes the decoded audio to a WAV file instead (--out,
  * default <input>.stream.wav).
  *
- * Model: --model-dir DIR reads DIR/config.json, DIR/encoder.stream.onnx and
- * DIR/decoder.stream.onnx. Without it the example exports the step graphs of
- * a randomly initialised --preset (default speech-16k-0.9kbps): the mechanics
- * are the same, but untrained weights decode to noise.
+ * Model: the default model (codec/pretrained/speech-16k-0.9kbps), or --model
+ * NAME|DIR, a causal model directory: its encoder.stream.onnx and
+ * decoder.stream.onnx. --preset NAME instead exports the step graphs of a
+ * randomly initialised preset: the mechanics are the same, but untrained
+ * weights decode to noise.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -26,12 +25,15 @@ import { CodecModel } from '../src/codec/model.js';
 import { initEngine } from '../src/engine/index.js';
 import { InputError } from '../src/errors.js';
 import { pathExists } from '../src/files.js';
+import { readModelDirectory } from '../src/runtime/model-dir.js';
 import { exportStreamingOnnx, StreamingDecoder, StreamingEncoder } from '../src/runtime/streaming/index.js';
 
 export interface PlaybackOptions {
   input: string;
-  modelDir: string | null;
-  preset: string;
+  /** A model directory or a name under codec/pretrained/; null for the default model. */
+  model: string | null;
+  /** Export this preset with random weights instead of loading a model. */
+  preset: string | null;
   /** Samples per chunk written to the encoder. */
   chunk: number;
   /** Feed chunks at the speed of the audio (as a microphone would), not as fast as possible. */
@@ -110,17 +112,13 @@ class LivePlayer {
   }
 }
 
-async function loadGraphs(options: PlaybackOptions): Promise<{ config: CodecConfig; encoder: Uint8Array; decoder: Uint8Array; randomWeights: boolean }> {
-  if (options.modelDir !== null) {
-    const config = await loadCodecConfig(join(options.modelDir, 'config.json'));
-    const read = async (name: string) => {
-      try {
-        return await readFile(join(options.modelDir!, name));
-      } catch {
-        throw new InputError(join(options.modelDir!, name), 'cannot be read; export the streaming graphs into the model directory first');
-      }
-    };
-    return { config, encoder: await read('encoder.stream.onnx'), decoder: await read('decoder.stream.onnx'), randomWeights: false };
+async function loadGraphs(options: PlaybackOptions): Promise<{ config: CodecConfig; encoder: Uint8Array | string; decoder: Uint8Array | string; randomWeights: boolean }> {
+  if (options.preset === null) {
+    const model = await readModelDirectory(options.model ?? undefined);
+    const [encoder, decoder] = [model.graphPath('encoderStream'), model.graphPath('decoderStream')];
+    if (encoder === null || decoder === null) throw new InputError(model.directory, 'has no streaming graphs: only a causal model streams');
+    // Paths, not bytes: the graphs read codebook.f32 beside them.
+    return { config: model.config, encoder, decoder, randomWeights: false };
   }
   await initEngine({ backend: 'wasm' });
   const config = await loadCodecConfig(options.preset);
@@ -134,12 +132,12 @@ async function loadGraphs(options: PlaybackOptions): Promise<{ config: CodecConf
 
 /** Streams `options.input` through encode → decode into the speakers, or a WAV file without them. */
 export async function streamPlayback(options: PlaybackOptions): Promise<PlaybackReport> {
-  const { config, encoder: encoderBytes, decoder: decoderBytes, randomWeights } = await loadGraphs(options);
+  const { config, encoder: encoderGraph, decoder: decoderGraph, randomWeights } = await loadGraphs(options);
   const hop = hopLength(config);
   const clip = await readWav(options.input);
   const samples = clip.sampleRate === config.sampleRate ? clip.samples : await resample(clip.samples, clip.sampleRate, config.sampleRate);
-  const encoder = await StreamingEncoder.load(encoderBytes, { hop });
-  const decoder = await StreamingDecoder.load(decoderBytes, { hop, codebookSize: config.quantizer.codebookSize });
+  const encoder = await StreamingEncoder.load(encoderGraph, { hop });
+  const decoder = await StreamingDecoder.load(decoderGraph, { hop, codebookSize: config.quantizer.codebookSize });
   const player = options.forceWav ? null : await LivePlayer.open(config.sampleRate);
   // Before any work: an existing output is not overwritten without --force.
   if (player === null && !options.force && (await pathExists(options.out))) throw new InputError(options.out, 'exists; pass --force to overwrite');
@@ -194,10 +192,10 @@ export async function streamPlayback(options: PlaybackOptions): Promise<Playback
 }
 
 function parseArgs(argv: string[]): PlaybackOptions {
-  const usage = 'usage: stream-playback <input.wav> [--model-dir DIR | --preset NAME] [--chunk SAMPLES] [--realtime] [--out FILE.wav] [--wav] [--force]';
+  const usage = 'usage: stream-playback <input.wav> [--model NAME|DIR | --preset NAME] [--chunk SAMPLES] [--realtime] [--out FILE.wav] [--wav] [--force]';
   let input: string | null = null;
   const options: Omit<PlaybackOptions, 'input' | 'out'> & { out: string | null } = {
-    modelDir: null, preset: 'speech-16k-0.9kbps', chunk: 160, realtime: false, out: null, forceWav: false, force: false,
+    model: null, preset: null, chunk: 160, realtime: false, out: null, forceWav: false, force: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -206,7 +204,7 @@ function parseArgs(argv: string[]): PlaybackOptions {
       if (v === undefined) throw new InputError(arg, `needs a value; ${usage}`);
       return v;
     };
-    if (arg === '--model-dir') options.modelDir = value();
+    if (arg === '--model') options.model = value();
     else if (arg === '--preset') options.preset = value();
     else if (arg === '--chunk') options.chunk = Number(value());
     else if (arg === '--realtime') options.realtime = true;
@@ -224,7 +222,7 @@ function parseArgs(argv: string[]): PlaybackOptions {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const report = await streamPlayback(options);
-  if (report.randomWeights) console.log(`note: ${options.preset} with random weights (no --model-dir): the decoded audio is noise`);
+  if (report.randomWeights) console.log(`note: ${options.preset} with random weights (--preset): the decoded audio is noise`);
   const where = report.sink === 'wav' ? `no audio device: wrote ${report.out}` : 'played on the default audio device';
   console.log(`${where}; ${report.tokens} tokens, ${report.samples} samples, first audio after ${report.firstAudioMs.toFixed(1)} ms, ${report.speed.toFixed(1)}x real time`);
 }

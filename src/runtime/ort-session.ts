@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
-import { onnxRuntimeSessionOptions } from '../engine/ort/runtime.js';
+import { inferenceSpinning, onnxRuntimeSessionOptions } from '../engine/ort/runtime.js';
 import { InputError } from '../errors.js';
 
 /** The part of onnxruntime-node the runtime uses. */
@@ -53,7 +53,7 @@ export function loadOnnxRuntimeModule(): { ort: OnnxRuntimeModule } | { reason: 
 export async function openRuntimeSession(ort: OnnxRuntimeModule, path: string, inputs: readonly string[], outputs: readonly string[]): Promise<OrtSession> {
   let session: OrtSession;
   try {
-    session = await ort.InferenceSession.create(path, onnxRuntimeSessionOptions());
+    session = await ort.InferenceSession.create(path, onnxRuntimeSessionOptions({ spinning: inferenceSpinning() }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new InputError(path, `not an ONNX graph onnxruntime can load (${message.split('\n')[0]})`);

@@ -115,10 +115,10 @@ export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, opti
   const normsOf = (first: number, count: number) => g.addInitializer(g.uniqueName('code_norms'), { dataType: 'float32', dims: [count], data: squaredNorms.slice(first, first + count) });
 
   /**
-   * Scores the blocks in order: `score(rows, block)` gives [R, ·] values for one block and
-   * `reduce` turns them into what is kept. Each block reads rows + 0·(a value of the previous
-   * block's result): the same rows, but a data dependency, so onnxruntime reduces (and frees)
-   * one block's scores before it forms the next block's.
+   * Scores the blocks in order: `score(rows, block)` forms one block's scores and returns what is
+   * kept of them, reduced ([R, ·] values first). Each block reads rows + 0·(a value of the
+   * previous block's result): the same rows, but a data dependency, so onnxruntime reduces (and
+   * frees) one block's scores before it forms the next block's.
    */
   const scoreInTurn = (score: (blockRows: string, block: { first: number; count: number }) => string[]): string[][] => {
     const zero = scalar(0);

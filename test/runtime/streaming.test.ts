@@ -253,7 +253,7 @@ describe('examples/stream-playback', function () {
   this.timeout(60_000);
 
   it('writing a WAV (its path when there is no audio device), gives the whole-file round trip of the input', async () => {
-    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { writeWav } = await import('../../src/audio/index.js');
@@ -264,13 +264,11 @@ describe('examples/stream-playback', function () {
       const config = await tinyConfig('vocos', 0);
       const model = new CodecModel(config, 5);
       perturb(model, 6);
-      const graphs = exportStreamingOnnx(model);
-      await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-      await writeFile(join(dir, 'encoder.stream.onnx'), graphs.encoder);
-      await writeFile(join(dir, 'decoder.stream.onnx'), graphs.decoder);
+      const { writeModelDirectory } = await import('../../src/runtime/export.js');
+      await writeModelDirectory(model, join(dir, 'model'));
       const speech = (await readWav('samples/speech-16k.wav')).samples.slice(0, 7 * model.hop + 50);
       await writeWav(join(dir, 'in.wav'), speech, 16000, { format: 'float32' });
-      const options = { input: join(dir, 'in.wav'), modelDir: dir, preset: '', chunk: 97, realtime: false, out: join(dir, 'out.wav'), forceWav: true, force: false };
+      const options = { input: join(dir, 'in.wav'), model: join(dir, 'model'), preset: null, chunk: 97, realtime: false, out: join(dir, 'out.wav'), forceWav: true, force: false };
       const report = await streamPlayback(options);
       expect([report.sink, report.tokens, report.samples, report.randomWeights]).to.deep.equal(['wav', 8, speech.length, false]);
       const padded = padToHop(speech, model.hop);

@@ -74,15 +74,30 @@ export function onnxRuntimeThreads(): number {
   return Math.max(1, os.availableParallelism());
 }
 
-/** Options of every onnxruntime session the project opens: the engine's kernels and the runtime's graphs. */
-export function onnxRuntimeSessionOptions(): InferenceSession.SessionOptions {
+/**
+ * Whether inference sessions (the runtime's graphs) let idle intra-op threads
+ * spin: $SIMVQ_ORT_SPINNING ('1' or '0'), else on. Between the small ops of
+ * one graph run a spinning thread picks up work sooner; training keeps it off
+ * whatever this says, since there JS work between kernels needs the cores.
+ */
+export function inferenceSpinning(): boolean {
+  const fromEnv = process.env['SIMVQ_ORT_SPINNING'];
+  return fromEnv === undefined || fromEnv === '' ? true : fromEnv !== '0';
+}
+
+/**
+ * Options of every onnxruntime session the project opens: the engine's kernels
+ * (`spinning` false) and the runtime's graphs (`spinning` from inferenceSpinning()).
+ */
+export function onnxRuntimeSessionOptions(options: { spinning: boolean }): InferenceSession.SessionOptions {
+  // Spinning workers starve the JS thread on 2 cores while training: 6 vs 2.5 audio-s/s measured (DESIGN.md).
+  const spin = options.spinning ? '1' : '0';
   return {
     intraOpNumThreads: onnxRuntimeThreads(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    // Spinning workers starve the JS thread on 2 cores: 6 vs 2.5 audio-s/s measured (DESIGN.md).
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
   };
 }
 
@@ -108,7 +123,7 @@ export class SyncSession {
       if (!status.ok) throw new Error(status.reason);
     }
     this.session = new native!.binding.InferenceSession();
-    this.session.loadModel(modelBytes.buffer as ArrayBuffer, modelBytes.byteOffset, modelBytes.byteLength, onnxRuntimeSessionOptions());
+    this.session.loadModel(modelBytes.buffer as ArrayBuffer, modelBytes.byteOffset, modelBytes.byteLength, onnxRuntimeSessionOptions({ spinning: false }));
   }
 
   /**

@@ -6,13 +6,13 @@
  * `StepState` (the graph's `state.<i>` tensors, zeros at the start) and hands
  * each step's `state.<i>.next` outputs back in as the next step's inputs.
  * Sessions use the project's onnxruntime options (src/engine/ort/runtime.ts):
- * intra-op threads from `onnxRuntimeThreads()`, spinning off.
+ * intra-op threads from `onnxRuntimeThreads()`, spinning as `inferenceSpinning()` says.
  */
 import { createRequire } from 'node:module';
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
-import { onnxRuntimeSessionOptions } from '../../engine/ort/runtime.js';
+import { inferenceSpinning, onnxRuntimeSessionOptions } from '../../engine/ort/runtime.js';
 import { InputError } from '../../errors.js';
 import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
 
@@ -51,7 +51,8 @@ export class StreamingSession {
     const ort = require('onnxruntime-node') as OnnxRuntimeNode;
     let session: InferenceSession;
     try {
-      session = await (typeof graph === 'string' ? ort.InferenceSession.create(graph, onnxRuntimeSessionOptions()) : ort.InferenceSession.create(graph, onnxRuntimeSessionOptions()));
+      const options = onnxRuntimeSessionOptions({ spinning: inferenceSpinning() });
+      session = await (typeof graph === 'string' ? ort.InferenceSession.create(graph, options) : ort.InferenceSession.create(graph, options));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new InputError(what, `not an ONNX model onnxruntime can load (${message.split('\n')[0]})`);
