@@ -3,11 +3,14 @@
  * backend ladder and why it was or was not used) and what each WAV file holds.
  */
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { readWav, type AudioClip } from '../audio/index.js';
 import { bitrate, bitsPerToken, frameRate, hopLength, loadCodecConfig } from '../codec/config.js';
 import { initEngine, type BackendName, type EngineReport } from '../engine/index.js';
 import { InputError } from '../errors.js';
+import { pathExists } from '../files.js';
+import { DEFAULT_MODEL_NAME, pretrainedDirectory, readModelDirectory } from '../runtime/model-dir.js';
 
 /** What `info` reports about one audio file. Levels are of the mono mix that readWav returns. */
 export interface FileInfo {
@@ -48,6 +51,8 @@ export interface InfoReport {
   /** This package's version. */
   version: string;
   engine: EngineReport;
+  /** The model used when none is named, or why there is none. */
+  defaultModel: { modelId: string; modelHash: string; directory: string } | { missing: string };
   files: FileInfo[];
   presets: PresetInfo[];
 }
@@ -136,7 +141,19 @@ export async function gatherInfo(files: readonly string[], options: InfoOptions)
   const presets: PresetInfo[] = [];
   for (const name of options.presets ?? []) presets.push(await describePreset(name));
   const engine = await initEngine(options.backend === undefined ? {} : { backend: options.backend });
-  return { version: options.version, engine, files: described, presets };
+  return { version: options.version, engine, defaultModel: await describeDefaultModel(), files: described, presets };
+}
+
+/** The default model's id, hash and place; a directory that fails its checks is reported, not thrown. */
+async function describeDefaultModel(): Promise<InfoReport['defaultModel']> {
+  const expected = join(pretrainedDirectory(), DEFAULT_MODEL_NAME);
+  if (!(await pathExists(expected))) return { missing: `${expected} does not exist` };
+  try {
+    const model = await readModelDirectory();
+    return { modelId: model.manifest.modelId, modelHash: model.manifest.modelHash, directory: model.directory };
+  } catch (error) {
+    return { missing: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 export async function describePreset(nameOrPath: string): Promise<PresetInfo> {
@@ -190,6 +207,8 @@ export function formatInfo(report: InfoReport): string {
   lines.push(`threads: onnxruntime intra-op ${ort === null ? '- (not in use)' : ort}, wasm ${engine.threads.wasm}`);
   const versions = Object.entries(engine.versions).map(([name, version]) => `${name} ${version}`);
   lines.push(`versions: ${versions.join(', ')}`);
+  const model = report.defaultModel;
+  lines.push(`default model: ${'missing' in model ? `none (${model.missing})` : `${model.modelId} (hash ${model.modelHash}) in ${model.directory}`}`);
 
   for (const file of report.files) {
     lines.push('');

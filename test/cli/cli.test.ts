@@ -2,7 +2,7 @@
  * The `simvq-audio` command, run as users run it: `node bin/simvq-audio.js ...`
  * against the compiled dist/ (npm test builds first).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,6 +57,27 @@ describe('simvq-audio CLI', function () {
     expect(result.stdout).to.match(/^ {2}\* \S+/m);
     expect(result.stdout).to.match(/^threads: /m);
     expect(result.stdout).to.match(/^versions: node /m);
+    // The tests' own models directory is empty (test/helpers/cli.ts).
+    expect(result.stdout).to.match(/^default model: none \(.* does not exist\)$/m);
+  });
+
+  it('info names the default model, its hash and where it is', async function () {
+    this.timeout(60_000);
+    const { exportTinyModel } = await import('../runtime/fixtures.js');
+    const { initEngine } = await import('../../src/engine/index.js');
+    await initEngine({ backend: 'wasm+onnxruntime' });
+    const { model, directory } = await exportTinyModel();
+    const models = mkdtempSync(join(tmpdir(), 'simvq-info-models-'));
+    try {
+      cpSync(directory, join(models, 'speech-16k-0.9kbps'), { recursive: true });
+      const result = await run(['info'], { SIMVQ_PRETRAINED_DIR: models });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.match(new RegExp(`^default model: tiny-runtime \\(hash [0-9a-f]{16}\\) in ${join(models, 'speech-16k-0.9kbps')}$`, 'm'));
+    } finally {
+      model.dispose();
+      rmSync(models, { recursive: true, force: true });
+      rmSync(join(directory, '..'), { recursive: true, force: true });
+    }
   });
 
   it('info --json prints one object with the engine report', async () => {
