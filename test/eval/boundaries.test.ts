@@ -29,6 +29,14 @@ describe('eval: clicks at frame boundaries', () => {
     expect(boundaryJumpRatio(offset, hop)).to.be.above(1.5);
   });
 
+  it('pools several clips without counting steps across the joins', () => {
+    const halves = [audio.subarray(0, 32000), audio.subarray(32000)];
+    const pooled = boundaryJumpRatio(halves, hop);
+    expect(pooled).to.be.within(0.7, 1.3);
+    // A jump where two clips meet is not a frame boundary of either: joining with an offset changes nothing.
+    expect(boundaryJumpRatio([halves[0]!, halves[1]!.map((v) => v + 0.5)], hop)).to.be.closeTo(pooled, 1e-6);
+  });
+
   it('rejects a hop below 2, audio shorter than two frames, and constant audio', () => {
     expect(() => boundaryJumpRatio(audio, 1)).to.throw('hop: must be an integer of at least 2');
     expect(() => boundaryJumpRatio(new Float32Array(600), hop)).to.throw('needs at least two frames');
