@@ -7,8 +7,8 @@
  * quantizer is normalised.
  *
  * 'exhaustive' scores every code in float32: at K = 262,144 and d = 32 that
- * is 8.4 M multiply-adds a frame and a 32 MiB table read. 'pruned' (the
- * default) gives the same answer faster: it scores every code in integers,
+ * is 8.4 M multiply-adds a frame and a 32 MiB table read. 'pruned' gives the
+ * same answer reading a quarter of that: it scores every code in integers,
  * rows quantized to 7 bits against an int8 copy of the table (onnxruntime's
  * MatMulIntegerToFloat, 8 MiB), bounds how far each approximate score can be
  * from the float32 one, keeps every block of 16 codes whose best approximate
@@ -25,11 +25,10 @@
  * How much it prunes depends on the latents. Through the speech model at step
  * 2,200 on the real-speech dev set, ~200 of the 16,384 blocks pass per frame
  * (1.2 % of the codes; 9 for random latents): trained latents sit among many
- * close codes. That
- * is a win at a few frames a run (the streaming encoder: it reads an 8 MiB int8
- * table instead of a 32 MiB float one), not over long windows, where the float
- * Gemm is compute-bound and the rescoring's gathers cost more than they save:
- * the whole-file encoder searches exhaustively.
+ * close codes. Pruning wins at a few frames a run (the streaming encoder: an
+ * 8 MiB int8 table read instead of a 32 MiB float one), not over long windows,
+ * where the float Gemm is compute-bound and the rescoring's gathers cost more
+ * than they save: the whole-file encoder searches exhaustively.
  *
  * Both methods score the codebook a block of codes at a time and reduce each
  * block before forming the next, so a run holds rows × blockCodes scores, not
