@@ -22,7 +22,7 @@
  *                      sit among many close codes
  */
 import { readWav } from '../src/audio/index.js';
-import { loadCodecConfig, type CodecConfig } from '../src/codec/config.js';
+import { hopLength, loadCodecConfig, type CodecConfig } from '../src/codec/config.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine } from '../src/engine/index.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
@@ -122,7 +122,7 @@ async function streamingGraphs(options: { preset?: string; modelDir?: string }):
 export async function measureStreaming(options: { preset?: string; modelDir?: string; passes?: number; audio: Float32Array }): Promise<StreamingFigures> {
   const passes = options.passes ?? 5;
   const { name: presetName, config, exportSeconds, ...graphs } = await streamingGraphs(options);
-  const hop = config.encoder.strides.reduce((a, b) => a * b, 1);
+  const hop = hopLength(config);
   let start = nowMs();
   const encoder = await StreamingEncoder.load(graphs.encoder, { hop });
   const decoder = await StreamingDecoder.load(graphs.decoder, { hop, codebookSize: config.quantizer.codebookSize });

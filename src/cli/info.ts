@@ -3,14 +3,13 @@
  * backend ladder and why it was or was not used) and what each WAV file holds.
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 
 import { readWav, type AudioClip } from '../audio/index.js';
 import { bitrate, bitsPerToken, frameRate, hopLength, loadCodecConfig } from '../codec/config.js';
 import { initEngine, type BackendName, type EngineReport } from '../engine/index.js';
 import { InputError } from '../errors.js';
 import { pathExists } from '../files.js';
-import { DEFAULT_MODEL_NAME, pretrainedDirectory, readModelDirectory } from '../runtime/model-dir.js';
+import { defaultModelDirectory, readModelDirectory } from '../runtime/model-dir.js';
 
 /** What `info` reports about one audio file. Levels are of the mono mix that readWav returns. */
 export interface FileInfo {
@@ -146,7 +145,7 @@ export async function gatherInfo(files: readonly string[], options: InfoOptions)
 
 /** The default model's id, hash and place; a directory that fails its checks is reported, not thrown. */
 async function describeDefaultModel(): Promise<InfoReport['defaultModel']> {
-  const expected = join(pretrainedDirectory(), DEFAULT_MODEL_NAME);
+  const expected = defaultModelDirectory();
   if (!(await pathExists(expected))) return { missing: `${expected} does not exist` };
   try {
     const model = await readModelDirectory();

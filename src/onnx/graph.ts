@@ -91,8 +91,8 @@ function dataTypeCode(dataType: OnnxDataType, where: string): number {
   return ONNX_DATA_TYPE[dataType];
 }
 
-/** The tensor's elements as fixed-width little-endian bytes (a copy). */
-function littleEndianBytes(data: OnnxTensor['data']): Uint8Array {
+/** The tensor's elements as fixed-width little-endian bytes (a copy): raw_data, and external data files. */
+export function littleEndianBytes(data: OnnxTensor['data']): Uint8Array {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   const width = data.BYTES_PER_ELEMENT;
   if (!HOST_LITTLE_ENDIAN && width > 1) {

@@ -1,5 +1,6 @@
 /** ONNX model writing: a small graph builder over an embedded subset of onnx.proto. */
 export {
+  littleEndianBytes,
   OnnxGraphBuilder,
   OnnxGraphError,
   type AttributeValue,

@@ -15,9 +15,9 @@
  * The scores are the same expression the tfjs search (src/quantizers/search.ts)
  * minimises, so both pick the same code except on float near-ties (and on
  * frames whose latents are exactly zero, where every code ties and rounding
- * decides; bench/runtime.ts counts them apart). The search
- * scores 16,384 codes at a time, B·F·16,384 floats: callers still run the
- * encoder on bounded windows (./chunking.ts).
+ * decides; bench/runtime.ts counts them apart). The search scores 16,384
+ * codes at a time, B·F·16,384 floats: callers still run the encoder on
+ * bounded windows (./chunking.ts).
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

@@ -13,7 +13,7 @@ import type * as tf from '@tensorflow/tfjs';
 
 import type { CodecModel } from '../codec/model.js';
 import { InputError } from '../errors.js';
-import type { OnnxGraphBuilder } from '../onnx/index.js';
+import { littleEndianBytes, type OnnxGraphBuilder } from '../onnx/index.js';
 
 /** File name of the shared codebook in a model directory. */
 export const CODEBOOK_FILE = 'codebook.f32';
@@ -64,8 +64,5 @@ export function addCodebookRows(g: OnnxGraphBuilder, prefix: string, codebook: G
 
 /** The codebook's bytes as `codebook.f32` holds them: float32 rows, little-endian. */
 export function codebookFileBytes(codebook: GraphCodebook): Uint8Array {
-  const bytes = new Uint8Array(codebook.data.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < codebook.data.length; i++) view.setFloat32(i * 4, codebook.data[i]!, true);
-  return bytes;
+  return littleEndianBytes(codebook.data);
 }

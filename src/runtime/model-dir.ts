@@ -117,6 +117,11 @@ export function pretrainedDirectory(): string {
   return override !== undefined && override !== '' ? resolve(override) : join(packageRoot(), 'codec', 'pretrained');
 }
 
+/** Where the default model lives: <pretrainedDirectory()>/speech-16k-0.9kbps. */
+export function defaultModelDirectory(): string {
+  return join(pretrainedDirectory(), DEFAULT_MODEL_NAME);
+}
+
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
@@ -132,7 +137,7 @@ async function isDirectory(path: string): Promise<boolean> {
  */
 export async function resolveModelDirectory(nameOrPath?: string): Promise<string> {
   if (nameOrPath === undefined || nameOrPath === '') {
-    const directory = join(pretrainedDirectory(), DEFAULT_MODEL_NAME);
+    const directory = defaultModelDirectory();
     if (await isDirectory(directory)) return directory;
     throw new InputError(
       null,

@@ -3,13 +3,13 @@
  * whole, and that all came from one plan and one model, then writes the
  * global `index.json` and `manifest.jsonl` (every utterance, with its shard).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
 import { countCodes, usageFromCounts, type CodeUsage } from '../quantizers/metrics.js';
-import { SHARD_FILE_PATTERN, sameTokenModel, shardBaseName, verifyShard, type ManifestRecord, type ShardHeader, type SkippedFile, type TokenModelIdentity } from './shard-format.js';
+import { SHARD_FILE_PATTERN, sameTokenModel, shardBaseName, verifyShard, type ManifestRecord, type ShardHeader, type SkippedFile, type TokenModelIdentity, type VerifiedShard } from './shard-format.js';
 
 export const CORPUS_INDEX_FILE = 'index.json';
 export const CORPUS_MANIFEST_FILE = 'manifest.jsonl';
@@ -78,15 +78,36 @@ export async function mergeShards(directory: string): Promise<CorpusIndex> {
   if (counts.size > 1) throw new InputError(directory, `holds shards of different plans (${[...counts].sort((a, b) => a - b).join(', ')} shards); keep one run per directory`);
   const shardCount = [...counts][0]!;
 
+  // One pass over the shards: each is read once, checked, and its manifest lines and codes taken then.
   const headers: ShardHeader[] = [];
   const problems: string[] = [];
   const broken: number[] = [];
+  const lines: string[] = [];
+  let durationSeconds = 0;
+  let codeCounts: Float64Array | null = null;
   for (let j = 0; j < shardCount; j++) {
+    let shard: VerifiedShard;
     try {
-      headers.push((await verifyShard(directory, j, shardCount)).header);
+      shard = await verifyShard(directory, j, shardCount);
     } catch (error) {
       broken.push(j);
       if (problems.length === 0 && error instanceof InputError) problems.push(error.message);
+      continue;
+    }
+    const { header } = shard;
+    headers.push(header);
+    for (const line of Buffer.from(shard.manifest).toString('utf8').split('\n')) {
+      if (line === '') continue;
+      const record = JSON.parse(line) as ManifestRecord;
+      durationSeconds += record.duration;
+      const global: CorpusManifestRecord = { ...record, shard: header.shard };
+      lines.push(JSON.stringify(global));
+    }
+    // Counted against the first whole shard's codebook; a shard of another model is refused below.
+    codeCounts ??= new Float64Array(header.model.codebookSize);
+    if (header.model.codebookSize === codeCounts.length) {
+      // Whole uint32 little-endian ids (copied: a Buffer may sit unaligned in its pool).
+      countCodes(new Uint32Array(shard.bin.buffer.slice(shard.bin.byteOffset, shard.bin.byteOffset + shard.bin.byteLength)), codeCounts);
     }
   }
   if (broken.length > 0) {
@@ -101,28 +122,7 @@ export async function mergeShards(directory: string): Promise<CorpusIndex> {
     }
   }
 
-  const lines: string[] = [];
-  let durationSeconds = 0;
-  for (const header of headers) {
-    const path = join(directory, `${shardBaseName(header.shard, shardCount)}.jsonl`);
-    const text = await readFile(path, 'utf8');
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const record = JSON.parse(line) as ManifestRecord;
-      durationSeconds += record.duration;
-      const global: CorpusManifestRecord = { ...record, shard: header.shard };
-      lines.push(JSON.stringify(global));
-    }
-  }
-  const codeCounts = new Float64Array(first.model.codebookSize);
-  for (const header of headers) {
-    const path = join(directory, `${shardBaseName(header.shard, shardCount)}.bin`);
-    const bytes = await readFile(path);
-    // Verified above: whole uint32 little-endian ids (copied: a Buffer may sit unaligned in its pool).
-    const ids = new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    countCodes(ids, codeCounts);
-  }
-  const usage = usageFromCounts(codeCounts);
+  const usage = usageFromCounts(codeCounts!);
   const K = first.model.codebookSize;
   const codeUsage: CorpusCodeUsage = { ...usage, uniformExpectedCodes: K * -Math.expm1(usage.tokens * Math.log1p(-1 / K)) };
   const index: CorpusIndex = {

@@ -210,22 +210,26 @@ async function readOrFail(path: string): Promise<Uint8Array> {
   }
 }
 
+/** A shard found whole, with the bytes of its .bin and .jsonl as they were checked. */
+export interface VerifiedShard extends ShardIndex {
+  bin: Uint8Array;
+  manifest: Uint8Array;
+}
+
 /**
  * Reads a shard's index and checks the shard is whole: the .bin and .jsonl
  * sizes and checksums the index recorded. Throws InputError naming the file
- * that disagrees.
+ * that disagrees. Returns the bytes it checked, so a caller that wants them
+ * need not read the files again.
  */
-export async function verifyShard(directory: string, shard: number, shardCount: number): Promise<ShardIndex> {
+export async function verifyShard(directory: string, shard: number, shardCount: number): Promise<VerifiedShard> {
   const paths = shardPaths(directory, shard, shardCount);
   const index = decodeShardIndex(await readOrFail(paths.index), paths.index);
   const { header } = index;
   if (header.shard !== shard || header.shardCount !== shardCount) {
     throw new InputError(paths.index, `says it is shard ${header.shard} of ${header.shardCount}, its name says ${shard} of ${shardCount}`);
   }
-  for (const [path, bytes, expected] of [
-    [paths.bin, header.binBytes, header.binCrc32],
-    [paths.manifest, header.manifestBytes, header.manifestCrc32],
-  ] as const) {
+  const checked = async (path: string, bytes: number, expected: number): Promise<Uint8Array> => {
     let size: number;
     try {
       size = (await stat(path)).size;
@@ -233,7 +237,11 @@ export async function verifyShard(directory: string, shard: number, shardCount: 
       throw new InputError(path, describeFsError(error, 'read'));
     }
     if (size !== bytes) throw new InputError(path, `holds ${size} bytes, its index says ${bytes}: the shard is incomplete`);
-    if (crc32(await readOrFail(path)) !== expected) throw new InputError(path, 'checksum mismatch with its index: the shard is damaged');
-  }
-  return index;
+    const content = await readOrFail(path);
+    if (crc32(content) !== expected) throw new InputError(path, 'checksum mismatch with its index: the shard is damaged');
+    return content;
+  };
+  const bin = await checked(paths.bin, header.binBytes, header.binCrc32);
+  const manifest = await checked(paths.manifest, header.manifestBytes, header.manifestCrc32);
+  return { ...index, bin, manifest };
 }

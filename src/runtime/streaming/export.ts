@@ -10,8 +10,9 @@
  * run step after step from zero states, they give the whole-file results
  * (tokens equal, audio within float rounding). The encoder ends in the
  * quantizer's nearest-code search over the effective codebook (inline, or
- * rows of the model directory's codebook.f32: ../graph-codebook.ts), so a step emits token ids; the decoder starts by looking them up
- * in the same codebook (C·W + b for SimVQ, unit rows when normalised; never C alone).
+ * rows of the model directory's codebook.f32: ../graph-codebook.ts), so a
+ * step emits token ids; the decoder starts by looking them up in the same
+ * codebook (C·W + b for SimVQ, unit rows when normalised; never C alone).
  */
 import type { CodecModel } from '../../codec/model.js';
 import { InputError } from '../../errors.js';
