@@ -139,28 +139,41 @@ export function conv1dForwardGraph(a: Conv1dAttributes, kernelSize: number, with
 }
 
 /** How the input gradient is computed for an attribute set (see conv1dInputGradientGraph). */
-export type InputGradientMethod = 'flipped-conv' | 'polyphase' | 'conv-transpose';
+export type InputGradientMethod = 'flipped-conv' | 'polyphase' | 'polyphase-folded' | 'conv-transpose';
 
 export function inputGradientMethod(a: Conv1dAttributes, kernelSize: number, outLength: number): InputGradientMethod {
   if (mirrorable(a, kernelSize)) return 'flipped-conv';
-  // On short sequences ConvTranspose wins (34 vs 48 ms at 50 frames, 512→256, K 16, s 8):
-  // polyphase's interleaving transpose no longer pays for itself.
-  if (a.dilation === 1 && a.stride > 1 && outLength > 128) return 'polyphase';
-  return 'conv-transpose';
+  if (a.dilation !== 1) return 'conv-transpose';
+  // Conv runs one GEMM per batch item, too thin over a short sequence: there the
+  // phases are one GEMM over all B·Q frames instead.
+  return outLength > 128 ? 'polyphase' : 'polyphase-folded';
+}
+
+/** Taps per phase of a polyphase input gradient: M = ceil(K / s). */
+export function polyphaseTaps(kernelSize: number, stride: number): number {
+  return Math.ceil(kernelSize / stride);
 }
 
 /**
- * dx[B,Ci,T] from dy[B,Co,To] and w[Co,Ci,K]. Inputs: dy, w, and for the
- * polyphase method `end` (int64 [1], = padLeft + T).
+ * The input gradient dx[B,Ci,T] from dy[B,Co,To] and w[Co,Ci,K], or for the
+ * polyphase methods the phases it interleaves from.
  *
  * onnxruntime's ConvTranspose ran at ~13 GFLOP/s here against ~85 for Conv, so
- * the gradient is written as a forward convolution wherever it can be:
- *   - stride 1: a convolution with the flipped filter;
- *   - stride s > 1 (dilation 1): polyphase. Output phase r (samples ≡ r mod s)
- *     only meets taps r, r+s, r+2s, ..., so all s phases are one stride-1
- *     convolution with s·Ci output channels over ceil(K/s) taps, whose output
- *     [B, s·Ci, Q] interleaves into [B, Ci, Q·s];
- *   - otherwise (short sequences, or stride and dilation both > 1): ConvTranspose.
+ * the gradient is written as a forward product wherever it can be:
+ *   - 'flipped-conv' (stride 1): a convolution with the flipped filter → dx;
+ *   - 'polyphase' (stride s > 1, dilation 1): sample u = q·s + r of the padded
+ *     dx (phase r) only meets taps r, r+s, r+2s, ...:
+ *       dx[b, i, q·s + r] = Σ_{m, o} w[o, i, m·s + r] · dy[b, o, q − m],
+ *     a stride-1 convolution of dy over M = ceil(K/s) taps with s·Ci output
+ *     channels → z[B, Ci·s, Q], Q = To + M;
+ *   - 'polyphase-folded' (the same, short sequences): onnxruntime's Conv runs
+ *     one GEMM per batch item, too thin over ~50 frames, so all items go in one:
+ *     wt[(m, o), (i, r)] = w[o, i, m·s + r] times the shifted copies of dy,
+ *     cols[(m, o), (b, q)] = dy[b, o, q − m], both laid out by ./kernels.ts
+ *     → z[Ci·s, B·Q];
+ *   - 'conv-transpose' (stride and dilation both > 1): ConvTranspose → dx.
+ * ./kernels.ts interleaves z's phases into dx on the wasm heap, where that
+ * transpose runs ~5× faster than onnxruntime's.
  */
 export function conv1dInputGradientGraph(
   a: Conv1dAttributes,
@@ -169,9 +182,17 @@ export function conv1dInputGradientGraph(
   kind: InputGradientMethod,
 ): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_input_gradient');
+  if (kind === 'polyphase-folded') {
+    g.addInput('cols', 'float32', ['MCo', 'N']);
+    g.addInput('wt', 'float32', ['MCo', 'CiS']);
+    g.addOutput('z', 'float32', ['CiS', 'N']);
+    g.addNode('Gemm', ['wt', 'cols'], ['z'], { transA: 1 });
+    return g.toModelBytes();
+  }
   g.addInput('dy', 'float32', ['B', 'Co', 'To']);
   g.addInput('w', 'float32', ['Co', 'Ci', kernelSize]);
-  g.addOutput('dx', 'float32', ['B', 'Ci', 'T']);
+  if (kind === 'polyphase') g.addOutput('z', 'float32', ['B', 'CiS', 'Q']);
+  else g.addOutput('dx', 'float32', ['B', 'Ci', 'T']);
   if (kind === 'flipped-conv') {
     // Filter [Ci, Co, K] with the taps reversed: dx[t] = Σ_k w[k]ᵀ · dy[t + padLeft − k·d].
     const reach = a.dilation * (kernelSize - 1);
@@ -180,47 +201,34 @@ export function conv1dInputGradientGraph(
     emitConv(g, 'dy', flipped, kernelSize, pads, 'dx');
     return g.toModelBytes();
   }
-
-  if (kind === 'conv-transpose') {
-    // ConvTranspose's weight layout [C_in of the transposed conv = Co, Ci, K] is w's own.
-    g.addNode('ConvTranspose', ['dy', 'w'], ['dx'], {
-      strides: [a.stride],
-      dilations: [a.dilation],
-      pads: [a.padLeft, a.padRight],
-      output_padding: [outputPadding],
-    });
+  if (kind === 'polyphase') {
+    // As a convolution over dy padded by M − 1 on the left, conv tap j is m = M − 1 − j:
+    // the filter [Ci·s, Co, M] takes w's taps by phase, reversed. (Built here: over a long
+    // sequence the filter is small next to the product.)
+    const s = a.stride;
+    const taps = polyphaseTaps(kernelSize, s);
+    const wShape = shapeOf(g, 'w');
+    const co = shapeDim(g, wShape, 0);
+    const ci = shapeDim(g, wShape, 1);
+    const padded = padTime(g, 'w', 2, 0, taps * s - kernelSize);
+    const split = g.uniqueName('w_oims');
+    g.addNode('Reshape', [padded, concatShape(g, [co, ci, g.addConstant('m_s', 'int64', [taps, s])])], [split]);
+    // [Co, Ci, M, s] → reversed M → [Ci, s, Co, M]: output channel i·s + r is channel i, phase r.
+    const ordered = transpose(g, reverseAxis(g, split, 2), [1, 3, 0, 2]);
+    const sci = g.uniqueName('s_ci');
+    g.addNode('Mul', [ci, g.addConstant('s', 'int64', [s])], [sci]);
+    const phases = g.uniqueName('w_phases');
+    g.addNode('Reshape', [ordered, concatShape(g, [sci, co, g.addConstant('m', 'int64', [taps])])], [phases]);
+    emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps }, 'z');
     return g.toModelBytes();
   }
-
-  // Polyphase. Taps are zero-padded to M·s, M = ceil(K/s); phase r's filter is
-  // taps r + m·s, m = M−1..0 (reversed: the full correlation runs backwards).
-  const s = a.stride;
-  const taps = Math.ceil(kernelSize / s);
-  g.addInput('end', 'int64', [1]);
-  const wShape = shapeOf(g, 'w');
-  const co = shapeDim(g, wShape, 0);
-  const ci = shapeDim(g, wShape, 1);
-  const padded = padTime(g, 'w', 2, 0, taps * s - kernelSize);
-  const phaseShape = g.uniqueName('phase_shape');
-  g.addNode('Concat', [co, ci, g.addConstant('m_s', 'int64', [taps, s])], [phaseShape], { axis: 0 });
-  const split = g.uniqueName('w_oims');
-  g.addNode('Reshape', [padded, phaseShape], [split]);
-  // [Co, Ci, M, s] → reversed M → [Ci, s, Co, M] → [Ci·s, Co, M]: output channel i·s + r is channel i, phase r.
-  const ordered = transpose(g, reverseAxis(g, split, 2), [1, 3, 0, 2]);
-  const sci = g.uniqueName('s_ci');
-  g.addNode('Mul', [ci, g.addConstant('s', 'int64', [s])], [sci]);
-  const filterShape = g.uniqueName('filter_shape');
-  g.addNode('Concat', [sci, co, g.addConstant('m', 'int64', [taps])], [filterShape], { axis: 0 });
-  const phases = g.uniqueName('w_phases');
-  g.addNode('Reshape', [ordered, filterShape], [phases]);
-  // One extra frame on the right keeps Q·s ≥ padLeft + T whatever the output padding.
-  const z = emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps });
-  // [B, Ci·s, Q] → [B, Ci, s, Q] → [B, Ci, Q, s] (a batch of 2-D transposes) → [B, Ci, Q·s]
-  const split4 = g.uniqueName('z_split');
-  g.addNode('Reshape', [z, concatShape(g, [g.addConstant('keep_b', 'int64', [0]), ci, g.addConstant('s_any', 'int64', [s, -1])])], [split4]);
-  const interleaved = g.uniqueName('z_interleaved');
-  g.addNode('Reshape', [transpose(g, split4, [0, 1, 3, 2]), concatShape(g, [g.addConstant('keep_b', 'int64', [0]), ci, g.addConstant('any_t', 'int64', [-1])])], [interleaved]);
-  g.addNode('Slice', [interleaved, g.addConstant('start', 'int64', [a.padLeft]), 'end', g.addConstant('axis', 'int64', [2])], ['dx']);
+  // ConvTranspose's weight layout [C_in of the transposed conv = Co, Ci, K] is w's own.
+  g.addNode('ConvTranspose', ['dy', 'w'], ['dx'], {
+    strides: [a.stride],
+    dilations: [a.dilation],
+    pads: [a.padLeft, a.padRight],
+    output_padding: [outputPadding],
+  });
   return g.toModelBytes();
 }
 

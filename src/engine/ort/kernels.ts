@@ -18,9 +18,10 @@ import {
   conv1dInputGradientGraph,
   filterGradientMethod,
   inputGradientMethod,
+  polyphaseTaps,
   reduceSumGraph,
 } from './graphs.js';
-import { ortFloatTensor, ortInt64Tensor, SyncSession } from './runtime.js';
+import { ortFloatTensor, SyncSession } from './runtime.js';
 
 /** Below this many multiply-adds tfjs's own matmul wins over the call overhead. */
 const MATMUL_MIN_MACS = 1 << 18;
@@ -60,11 +61,10 @@ function runOnHeap(
   inputs: Record<string, tf.TensorInfo>,
   outputName: string,
   outputShape: number[],
-  extraFeeds: Record<string, OrtTensor> = {},
 ): tf.TensorInfo {
   const output = backend.makeOutput(outputShape, 'float32');
   if (outputShape.some((d) => d === 0)) return output;
-  const feeds: Record<string, OrtTensor> = { ...extraFeeds };
+  const feeds: Record<string, OrtTensor> = {};
   for (const [name, info] of Object.entries(inputs)) feeds[name] = ortFloatTensor(heapView(backend, info), info.shape);
   graph.run(feeds, { [outputName]: ortFloatTensor(heapView(backend, output), outputShape) });
   return output;
@@ -99,11 +99,12 @@ export const ortConv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return runOnHeap(backend as BackendWasm, graph, withBias ? { x, w, b } : { x, w }, 'y', [batch, outChannels, outLength]);
 };
 
-export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
+  const backend = anyBackend as BackendWasm;
   const { dy, w } = inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
   const a = conv1dAttributes(attrs!);
   const inputLength = attrs!['inputLength'] as number;
-  const [batch, , outLength] = dy.shape as [number, number, number];
+  const [batch, outChannels, outLength] = dy.shape as [number, number, number];
   const [, inChannels, kernelSize] = w.shape as [number, number, number];
   // ConvTranspose yields stride·(To−1) + span − pads; the rest of the input length
   // (samples the forward stride skipped over) comes back as output padding.
@@ -113,23 +114,150 @@ export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend, attrs }
     throw new Error(`conv1d input gradient: length ${inputLength} does not match ${outLength} outputs`);
   }
   const kind = inputGradientMethod(a, kernelSize, outLength);
-  // ConvTranspose takes the output padding as an attribute; the others trim at run time.
+  // ConvTranspose takes the output padding as an attribute; the polyphase methods trim instead.
   const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '');
   const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, kind));
-  const extra: Record<string, OrtTensor> = kind === 'polyphase' ? { end: ortInt64Tensor([a.padLeft + inputLength]) } : {};
-  return runOnHeap(backend as BackendWasm, graph, { dy, w }, 'dx', [batch, inChannels, inputLength], extra);
+  if (kind === 'flipped-conv' || kind === 'conv-transpose') {
+    return runOnHeap(backend, graph, { dy, w }, 'dx', [batch, inChannels, inputLength]);
+  }
+
+  const s = a.stride;
+  const taps = polyphaseTaps(kernelSize, s);
+  const frames = outLength + taps; // Q, the frames of each phase
+  let phases: tf.TensorInfo; // z [B, Ci·s, Q]
+  if (kind === 'polyphase') {
+    phases = runOnHeap(backend, graph, { dy, w }, 'z', [batch, inChannels * s, frames]);
+  } else {
+    // wt[(m, o), (i, r)] = w[o, i, m·s + r]: [Co·Ci, M, s] → [M, Co·Ci, s], after padding the taps to M·s.
+    const wPadded = taps * s > kernelSize ? heapPadTime(backend, w, 0, taps * s - kernelSize) : w;
+    const wt = heapTranspose(backend, wPadded, [outChannels * inChannels, taps, s], [1, 0, 2]);
+    if (wPadded !== w) release(backend, wPadded);
+    // cols[(m, o), (b, q)] = dy[b, o, q − m], zero outside dy.
+    const cols = backend.makeOutput([taps * outChannels, batch * frames], 'float32');
+    const source = heapView(backend, dy);
+    const target = heapView(backend, cols);
+    for (let m = 0; m < taps; m++) {
+      for (let o = 0; o < outChannels; o++) {
+        for (let b = 0; b < batch; b++) {
+          const at = ((m * outChannels + o) * batch + b) * frames;
+          copyRun(source, (b * outChannels + o) * outLength, outLength, -m, target, at, frames);
+        }
+      }
+    }
+    const wtInfo = { ...wt, shape: [taps * outChannels, inChannels * s] };
+    const z = runOnHeap(backend, graph, { cols, wt: wtInfo }, 'z', [inChannels * s, batch * frames]);
+    release(backend, cols);
+    release(backend, wt);
+    // [Ci·s, B, Q] → [B, Ci·s, Q]
+    phases = heapTranspose(backend, z, [inChannels * s, batch, frames], [1, 0, 2]);
+    release(backend, z);
+  }
+  // [B·Ci, s, Q] → [B·Ci, Q, s] is the padded dx [B, Ci, Q·s]; dx starts padLeft samples in.
+  const interleaved = heapTranspose(backend, phases, [batch * inChannels, s, frames], [0, 2, 1]);
+  release(backend, phases);
+  const dx = heapSlice(backend, interleaved, [batch, inChannels, frames * s], [0, 0, a.padLeft], [batch, inChannels, inputLength]);
+  release(backend, interleaved);
+  return dx;
 };
 
-export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+/**
+ * Copies source[start + shift + t] for t in [0, length) to target[at + t], as
+ * zeros where that runs off the source row [start, start + rowLength).
+ */
+function copyRun(source: Float32Array, start: number, rowLength: number, shift: number, target: Float32Array, at: number, length: number): void {
+  const lo = Math.min(length, Math.max(0, -shift));
+  const hi = Math.max(lo, Math.min(length, rowLength - shift));
+  if (lo > 0) target.fill(0, at, at + lo);
+  if (hi > lo) target.set(source.subarray(start + shift + lo, start + shift + hi), at + lo);
+  if (hi < length) target.fill(0, at + hi, at + length);
+}
+
+export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
+  const backend = anyBackend as BackendWasm;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = conv1dAttributes(attrs!);
   const kernelSize = attrs!['kernelSize'] as number;
+  if (a.stride > 1 && a.dilation === 1) return phaseFilterGradient(backend, x, dy, a, kernelSize);
   const inChannels = x.shape[1]!;
   const outChannels = dy.shape[1]!;
   const method = filterGradientMethod(a, kernelSize, inChannels, outChannels, dy.shape[2]!);
   const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dFilterGradientGraph(a, kernelSize, method));
-  return runOnHeap(backend as BackendWasm, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
+  return runOnHeap(backend, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
 };
+
+/**
+ * The filter gradient of a strided convolution, as that of a stride-1 one over
+ * the input's phases. Tap k = m·s + r of output t reads padded sample (t + m)·s + r,
+ * which is sample t + m of phase r: splitting x[B, Ci, T] into xph[B, Ci·s, L]
+ * (channel i·s + r = phase r of channel i, L = To + M − 1) makes it a stride-1
+ * convolution over M = ceil(K/s) taps. Its taps are contiguous where the strided
+ * ones were every s-th sample, which onnxruntime's Slice copied at ~1 GB/s here
+ * (a third of these gradients' time); the split is one wasm transpose.
+ */
+function phaseFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, a: Conv1dAttributes, kernelSize: number): tf.TensorInfo {
+  const [batch, inChannels, length] = x.shape as [number, number, number];
+  const outChannels = dy.shape[1]!;
+  const s = a.stride;
+  const taps = polyphaseTaps(kernelSize, s);
+  const phaseLength = dy.shape[2]! + taps - 1;
+  // Pad to exactly L·s samples; samples past the last tap's reach are dropped.
+  const padRight = phaseLength * s - length - a.padLeft;
+  const kept = padRight < 0 ? heapSlice(backend, x, [batch, inChannels, length], [0, 0, 0], [batch, inChannels, length + padRight]) : x;
+  const padded = heapPadTime(backend, kept, a.padLeft, Math.max(padRight, 0));
+  if (kept !== x) release(backend, kept);
+  const xph = heapTranspose(backend, padded, [batch * inChannels, phaseLength, s], [0, 2, 1]);
+  release(backend, padded);
+  const stride1: Conv1dAttributes = { stride: 1, dilation: 1, padLeft: 0, padRight: 0 };
+  const method = filterGradientMethod(stride1, taps, inChannels * s, outChannels, dy.shape[2]!);
+  const graph = session(`dw:${attributesKey(stride1)}k${taps}:${method}`, () => conv1dFilterGradientGraph(stride1, taps, method));
+  const phaseDw = runOnHeap(backend, graph, { x: { ...xph, shape: [batch, inChannels * s, phaseLength] }, dy }, 'dw', [outChannels, inChannels * s, taps]);
+  release(backend, xph);
+  // dw'[o, i·s + r, m] is tap m·s + r: [Co·Ci, s, M] → [Co·Ci, M, s], then the first K taps.
+  const ordered = heapTranspose(backend, phaseDw, [outChannels * inChannels, s, taps], [0, 2, 1]);
+  release(backend, phaseDw);
+  if (taps * s === kernelSize) return { ...ordered, shape: [outChannels, inChannels, kernelSize] };
+  const dw = heapSlice(backend, ordered, [outChannels, inChannels, taps * s], [0, 0, 0], [outChannels, inChannels, kernelSize]);
+  release(backend, ordered);
+  return dw;
+}
+
+// ---------------------------------------------------------------------------
+// Data movement between onnxruntime calls runs on tfjs's own wasm kernels and
+// on plain copies of contiguous runs: here they move 3-8 GB/s, where
+// onnxruntime's Transpose and strided Slice moved ~1 GB/s (a 16 MB interleave
+// took 2.6 ms against ~14). Results are new heap tensors; callers release
+// their intermediates.
+
+function wasmKernel(name: string): tf.KernelFunc {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (kernel === undefined) throw new Error(`tfjs's wasm backend has no ${name} kernel`);
+  return kernel.kernelFunc;
+}
+
+/** `info` read as the 3-D `shape` (same size), transposed by `perm`. */
+function heapTranspose(backend: BackendWasm, info: tf.TensorInfo, shape: [number, number, number], perm: [number, number, number]): tf.TensorInfo {
+  // tfjs's wasm transpose is fast up to rank 3; a 4-D one ran ~6× slower.
+  return wasmKernel('Transpose')({ inputs: { x: { ...info, shape } }, backend, attrs: { perm } }) as tf.TensorInfo;
+}
+
+function heapPadTime(backend: BackendWasm, info: tf.TensorInfo, left: number, right: number): tf.TensorInfo {
+  const paddings = [[0, 0], [0, 0], [left, right]];
+  return wasmKernel('PadV2')({ inputs: { x: info }, backend, attrs: { paddings, constantValue: 0 } }) as tf.TensorInfo;
+}
+
+/** The block at `begin` of extent `size` out of `info` read as `shape`. */
+function heapSlice(backend: BackendWasm, info: tf.TensorInfo, shape: number[], begin: number[], size: number[]): tf.TensorInfo {
+  const output = backend.makeOutput(size, info.dtype);
+  if (tf.util.sizeFromShape(size) > 0) {
+    // Views after the allocation, which may grow the heap and detach earlier ones.
+    copySlice(backend.typedArrayFromHeap(info), shape, begin, size, backend.typedArrayFromHeap(output));
+  }
+  return output;
+}
+
+function release(backend: BackendWasm, info: tf.TensorInfo): void {
+  backend.disposeData(info.dataId);
+}
 
 /**
  * Sends tfjs's wasm BatchMatMul and Sum to onnxruntime where that pays (idempotent).

@@ -33,7 +33,6 @@ const require = createRequire(import.meta.url);
 let native: NativeBindingModule | null = null;
 interface OrtTensorConstructor {
   new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor;
-  new (type: 'int64', data: BigInt64Array, dims: readonly number[]): OrtTensor;
 }
 let TensorClass: OrtTensorConstructor | null = null;
 
@@ -105,12 +104,6 @@ export function onnxRuntimeSessionOptions(options: { spinning: boolean }): Infer
 export function ortFloatTensor(data: Float32Array, dims: readonly number[]): OrtTensor {
   if (TensorClass === null) throw new Error('onnxruntime is not loaded');
   return new TensorClass('float32', data, dims);
-}
-
-/** A small int64 vector for onnxruntime (shapes, slice bounds). */
-export function ortInt64Tensor(values: readonly number[]): OrtTensor {
-  if (TensorClass === null) throw new Error('onnxruntime is not loaded');
-  return new TensorClass('int64', BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
 }
 
 /** One loaded ONNX graph, run synchronously. */
