@@ -16,6 +16,7 @@ import { readWav } from '../src/audio/index.js';
 import { hopLength, loadCodecConfig, presetNames, type CodecConfig } from '../src/codec/config.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine, type BackendName } from '../src/engine/index.js';
+import { relaunchWithTunedMalloc } from '../src/malloc.js';
 import { DiscriminatorSet, GanStep } from '../src/train/gan-step.js';
 import { median } from './timing.js';
 
@@ -50,6 +51,8 @@ function speechBatch(speech: Float32Array, config: CodecConfig): tf.Tensor3D {
   return tf.tensor3d(values, [batchSize, 1, crop]);
 }
 
+// Measured as the simvq-audio command trains: with glibc's malloc tuned (src/malloc.ts).
+await relaunchWithTunedMalloc();
 const args = parseArgs(process.argv.slice(2));
 const engine = await initEngine({ backend: args.backend });
 const sample = await readWav('samples/speech-16k.wav');
