@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { isPointwise, type Conv1dAttributes } from './ort/graphs.js';
+import type { Conv1dAttributes } from './ort/graphs.js';
 import {
   conv1dAttributes,
   conv1dOutputLength,
@@ -323,13 +323,10 @@ export function conv1d(x: tf.Tensor3D, w: tf.Tensor3D, options: Conv1dOptions = 
   if (conv1dOutputLength(x.shape[2], kernelSize, a) < 1) {
     throw new RangeError(`conv1d: input of ${x.shape[2]} samples is shorter than the kernel's span`);
   }
-  // A pointwise convolution runs as a MatMul, which has no bias epilogue; tfjs's wasm Add
-  // is then faster than onnxruntime's (3 vs 6 ms on 4 M values), so the bias goes on outside.
-  if (bias === undefined || isPointwise(kernelSize, a)) {
-    const y = tf.engine().runKernel(CONV1D, { x, w }, conv1dAttrMap(a)) as tf.Tensor3D;
-    return bias === undefined ? y : tf.add(y, channelColumn(bias));
-  }
-  return tf.engine().runKernel(CONV1D, { x, w, b: bias }, conv1dAttrMap(a)) as tf.Tensor3D;
+  // The bias goes into the kernel, pointwise or not: onnxruntime's Conv adds it on the way
+  // out of its GEMM, where a separate add would be one more pass over the activation.
+  const inputs: tf.NamedTensorMap = bias === undefined ? { x, w } : { x, w, b: bias };
+  return tf.engine().runKernel(CONV1D, inputs, conv1dAttrMap(a)) as tf.Tensor3D;
 }
 
 /** Output length of convTranspose1d. */
