@@ -238,10 +238,13 @@ function channelColumn(bias: tf.Tensor): tf.Tensor2D {
 
 function inputGradientKernel(implementation: () => Implementation): tf.KernelFunc {
   return (args) => {
-    const { dy, w } = args.inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
+    // A bias comes only with the transposed convolution's forward pass.
+    const { dy, w, b } = args.inputs as { dy: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
     if (implementation() === 'onnxruntime') return ortConv1dInputGradient(args);
+    const a = conv1dAttributes(args.attrs!);
     const inputLength = args.attrs!['inputLength'] as number;
-    return composed([dy, w], (dys, ws) => composedInputGradient(dys!, ws!, conv1dAttributes(args.attrs!), inputLength));
+    if (b === undefined) return composed([dy, w], (dys, ws) => composedInputGradient(dys!, ws!, a, inputLength));
+    return composed([dy, w, b], (dys, ws, bs) => composedInputGradient(dys!, ws!, a, inputLength).add(channelColumn(bs!)));
   };
 }
 
@@ -295,6 +298,8 @@ export function registerConv1dKernels(backendName: string, implementation: () =>
       return {
         dy: () => tf.engine().runKernel(CONV1D, { x: grad, w }, attrs) as tf.Tensor,
         w: () => tf.engine().runKernel(CONV1D_FILTER_GRADIENT, { x: grad, dy: input }, { ...attrs, kernelSize: w.shape[2] }) as tf.Tensor,
+        // Asked for only when the transposed convolution had a bias.
+        b: () => tf.sum(grad, [0, 2]),
       };
     },
   });
@@ -360,8 +365,7 @@ export function convTranspose1d(x: tf.Tensor3D, w: tf.Tensor3D, options: ConvTra
   if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== w.shape[1])) {
     throw new RangeError(`convTranspose1d: bias of shape [${bias.shape}] does not match ${w.shape[1]} output channels`);
   }
-  const y = tf.engine().runKernel(CONV1D_INPUT_GRADIENT, { dy: x, w }, { ...conv1dAttrMap(a), inputLength: outLength }) as tf.Tensor3D;
-  if (bias === undefined) return y;
-  // A separate add: onnxruntime fuses a bias only into Conv, and tfjs's wasm Add is faster than its own.
-  return tf.add(y, channelColumn(bias));
+  // The bias goes into the kernel, which adds it inside its product where it can (see ort/graphs.ts).
+  const inputs: tf.NamedTensorMap = bias === undefined ? { dy: x, w } : { dy: x, w, b: bias };
+  return tf.engine().runKernel(CONV1D_INPUT_GRADIENT, inputs, { ...conv1dAttrMap(a), inputLength: outLength }) as tf.Tensor3D;
 }

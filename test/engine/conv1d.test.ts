@@ -17,6 +17,7 @@ import {
   type BackendName,
   type Conv1dAttributes,
   type Conv1dPadding,
+  type ConvTranspose1dOptions,
 } from '../../src/engine/index.js';
 import { ortSessionKeys } from '../../src/engine/ort/kernels.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
@@ -170,19 +171,36 @@ describe('conv1d primitives against plain loops', function () {
       }
     });
 
-    it(`${rung}: convTranspose1d adds its bias per output channel, and refuses a bias of the wrong size`, async () => {
+    it(`${rung}: convTranspose1d adds its bias per output channel, with its gradient, and refuses a bias of the wrong size`, async () => {
       await initEngine({ backend: rung });
-      const x = tf.randomNormal([2, 3, 20]) as tf.Tensor3D;
-      const w = tf.randomNormal([3, 4, 6]) as tf.Tensor3D; // [Cin, Cout, K]
       const bias = tf.tensor1d([0.5, -1, 2, 0]);
-      const options = { stride: 2, trim: [2, 2] as const };
-      const plain = convTranspose1d(x, w, options);
-      const biased = convTranspose1d(x, w, { ...options, bias });
-      const expected = plain.add(bias.reshape([4, 1]));
-      expect(relativeError(biased.dataSync(), expected.dataSync())).to.be.below(1e-6);
-      expect(() => convTranspose1d(x, w, { ...options, bias: tf.zeros([3]) as tf.Tensor1D })).to.throw(/bias of shape \[3\]/);
+      // Stride 1 (flipped filter), stride 2 over a long and a short input (both polyphase
+      // forms), and stride with dilation (ConvTranspose): every path that adds the bias itself.
+      const variants: { length: number; options: ConvTranspose1dOptions }[] = [
+        { length: 20, options: { stride: 1, trim: [1, 1] } },
+        { length: 300, options: { stride: 2, trim: [2, 2] } },
+        { length: 20, options: { stride: 2, trim: [2, 2] } },
+        { length: 20, options: { stride: 2, dilation: 2, trim: [1, 0] } },
+      ];
+      for (const { length, options } of variants) {
+        const x = tf.randomNormal([2, 3, length]) as tf.Tensor3D;
+        const w = tf.randomNormal([3, 4, 6]) as tf.Tensor3D; // [Cin, Cout, K]
+        const plain = convTranspose1d(x, w, options);
+        const biased = convTranspose1d(x, w, { ...options, bias });
+        const expected = plain.add(bias.reshape([4, 1]));
+        const label = JSON.stringify({ length, ...options });
+        expect(relativeError(biased.dataSync(), expected.dataSync()), label).to.be.below(1e-5);
+        // d/db Σ g·y = Σ over batch and time of g, per channel.
+        const g = tf.randomNormal(biased.shape) as tf.Tensor3D;
+        const [db] = tf.grads((bi: tf.Tensor) => convTranspose1d(x, w, { ...options, bias: bi as tf.Tensor1D }).mul(g).sum())([bias]);
+        expect(relativeError(db!.dataSync(), g.sum([0, 2]).dataSync()), label).to.be.below(1e-5);
+        tf.dispose([x, w, plain, biased, expected, g, db!]);
+      }
+      const x = tf.randomNormal([2, 3, 20]) as tf.Tensor3D;
+      const w = tf.randomNormal([3, 4, 6]) as tf.Tensor3D;
+      expect(() => convTranspose1d(x, w, { stride: 2, trim: [2, 2], bias: tf.zeros([3]) as tf.Tensor1D })).to.throw(/bias of shape \[3\]/);
       expect(() => conv1d(x, tf.zeros([4, 3, 3]) as tf.Tensor3D, { bias: tf.zeros([3]) as tf.Tensor1D })).to.throw(/bias of shape \[3\]/);
-      tf.dispose([x, w, bias, plain, biased, expected]);
+      tf.dispose([x, w, bias]);
     });
 
     it(`${rung}: leaks no tensors and computes only the gradients asked for`, async () => {

@@ -35,6 +35,12 @@ function shapeOf(g: OnnxGraphBuilder, tensor: string): string {
   return out;
 }
 
+function unsqueeze(g: OnnxGraphBuilder, input: string, axis: number): string {
+  const out = g.uniqueName(`${input}_unsqueezed`);
+  g.addNode('Unsqueeze', [input, g.addConstant('axis', 'int64', [axis])], [out]);
+  return out;
+}
+
 function transpose(g: OnnxGraphBuilder, input: string, perm: number[]): string {
   const out = g.uniqueName(`${input}_t`);
   g.addNode('Transpose', [input], [out], { perm });
@@ -181,17 +187,31 @@ export function conv1dInputGradientGraph(
   kernelSize: number,
   outputPadding: number,
   kind: InputGradientMethod,
+  withBias = false,
 ): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_input_gradient');
+  // A bias b[Ci] (the transposed convolution's) is added inside the product; the
+  // polyphase ones add it to each of a channel's s phases.
+  const bias = withBias ? 'b' : undefined;
+  const phaseBias = (): string => {
+    const repeated = g.uniqueName('b_phases');
+    const s = g.addConstant('phase_count', 'int64', [1, a.stride]);
+    g.addNode('Expand', [unsqueeze(g, 'b', 1), s], [repeated + '_2d']);
+    g.addNode('Reshape', [repeated + '_2d', g.addConstant('flat', 'int64', [-1])], [repeated]);
+    return repeated;
+  };
   if (kind === 'polyphase-folded') {
     g.addInput('cols', 'float32', ['MCo', 'N']);
     g.addInput('wt', 'float32', ['MCo', 'CiS']);
+    if (withBias) g.addInput('b', 'float32', ['Ci']);
     g.addOutput('z', 'float32', ['CiS', 'N']);
-    g.addNode('Gemm', ['wt', 'cols'], ['z'], { transA: 1 });
+    const column = withBias ? [unsqueeze(g, phaseBias(), 1)] : [];
+    g.addNode('Gemm', ['wt', 'cols', ...column], ['z'], { transA: 1 });
     return g.toModelBytes();
   }
   g.addInput('dy', 'float32', ['B', 'Co', 'To']);
   g.addInput('w', 'float32', ['Co', 'Ci', kernelSize]);
+  if (withBias) g.addInput('b', 'float32', ['Ci']);
   if (kind === 'polyphase') g.addOutput('z', 'float32', ['B', 'CiS', 'Q']);
   else g.addOutput('dx', 'float32', ['B', 'Ci', 'T']);
   if (kind === 'flipped-conv') {
@@ -199,7 +219,7 @@ export function conv1dInputGradientGraph(
     const reach = a.dilation * (kernelSize - 1);
     const flipped = reverseAxis(g, transpose(g, 'w', [1, 0, 2]), 2);
     const pads = { stride: 1, dilation: a.dilation, padLeft: reach - a.padLeft, padRight: reach - a.padRight };
-    emitConv(g, 'dy', flipped, kernelSize, pads, 'dx');
+    emitConv(g, 'dy', flipped, kernelSize, pads, 'dx', bias);
     return g.toModelBytes();
   }
   if (kind === 'polyphase') {
@@ -220,11 +240,11 @@ export function conv1dInputGradientGraph(
     g.addNode('Mul', [ci, g.addConstant('s', 'int64', [s])], [sci]);
     const phases = g.uniqueName('w_phases');
     g.addNode('Reshape', [ordered, concatShape(g, [sci, co, g.addConstant('m', 'int64', [taps])])], [phases]);
-    emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps }, 'z');
+    emitConv(g, 'dy', phases, taps, { stride: 1, dilation: 1, padLeft: taps - 1, padRight: taps }, 'z', withBias ? phaseBias() : undefined);
     return g.toModelBytes();
   }
   // ConvTranspose's weight layout [C_in of the transposed conv = Co, Ci, K] is w's own.
-  g.addNode('ConvTranspose', ['dy', 'w'], ['dx'], {
+  g.addNode('ConvTranspose', withBias ? ['dy', 'w', 'b'] : ['dy', 'w'], ['dx'], {
     strides: [a.stride],
     dilations: [a.dilation],
     pads: [a.padLeft, a.padRight],

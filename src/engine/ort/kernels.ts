@@ -101,7 +101,8 @@ export const ortConv1dForward: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend: anyBackend, attrs }) => {
   const backend = anyBackend as BackendWasm;
-  const { dy, w } = inputs as { dy: tf.TensorInfo; w: tf.TensorInfo };
+  const { dy, w, b } = inputs as { dy: tf.TensorInfo; w: tf.TensorInfo; b?: tf.TensorInfo };
+  const withBias = b !== undefined;
   const a = conv1dAttributes(attrs!);
   const inputLength = attrs!['inputLength'] as number;
   const [batch, outChannels, outLength] = dy.shape as [number, number, number];
@@ -115,10 +116,11 @@ export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend: anyBack
   }
   const kind = inputGradientMethod(a, kernelSize, outLength);
   // ConvTranspose takes the output padding as an attribute; the polyphase methods trim instead.
-  const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '');
-  const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, kind));
+  const key = `dx:${attributesKey(a)}k${kernelSize}:${kind}` + (kind === 'conv-transpose' ? `op${outputPadding}` : '') + (withBias ? ':bias' : '');
+  const graph = session(key, () => conv1dInputGradientGraph(a, kernelSize, outputPadding, kind, withBias));
+  const biasInput: Record<string, tf.TensorInfo> = b === undefined ? {} : { b };
   if (kind === 'flipped-conv' || kind === 'conv-transpose') {
-    return runOnHeap(backend, graph, { dy, w }, 'dx', [batch, inChannels, inputLength]);
+    return runOnHeap(backend, graph, { dy, w, ...biasInput }, 'dx', [batch, inChannels, inputLength]);
   }
 
   const s = a.stride;
@@ -126,7 +128,7 @@ export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend: anyBack
   const frames = outLength + taps; // Q, the frames of each phase
   let phases: tf.TensorInfo; // z [B, Ci·s, Q]
   if (kind === 'polyphase') {
-    phases = runOnHeap(backend, graph, { dy, w }, 'z', [batch, inChannels * s, frames]);
+    phases = runOnHeap(backend, graph, { dy, w, ...biasInput }, 'z', [batch, inChannels * s, frames]);
   } else {
     // wt[(m, o), (i, r)] = w[o, i, m·s + r]: [Co·Ci, M, s] → [M, Co·Ci, s], after padding the taps to M·s.
     const wPadded = taps * s > kernelSize ? heapPadTime(backend, w, 0, taps * s - kernelSize) : w;
@@ -145,7 +147,7 @@ export const ortConv1dInputGradient: tf.KernelFunc = ({ inputs, backend: anyBack
       }
     }
     const wtInfo = { ...wt, shape: [taps * outChannels, inChannels * s] };
-    const z = runOnHeap(backend, graph, { cols, wt: wtInfo }, 'z', [inChannels * s, batch * frames]);
+    const z = runOnHeap(backend, graph, { cols, wt: wtInfo, ...biasInput }, 'z', [inChannels * s, batch * frames]);
     release(backend, cols);
     release(backend, wt);
     // [Ci·s, B, Q] → [B, Ci·s, Q]
