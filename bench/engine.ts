@@ -18,8 +18,8 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 
 import { initEngine, type BackendName, BACKEND_LADDER, conv1d } from '../src/engine/index.js';
-import { relaunchWithTunedMalloc } from '../src/malloc.js';
 import { mulberry32, uniformArray } from '../src/random.js';
+import { relaunchForEngine } from '../src/relaunch.js';
 import { fourierFilter, ReferenceSeanet, reconstructionLoss } from './reference-seanet.js';
 import { timeIt } from './timing.js';
 
@@ -98,8 +98,8 @@ function planFor(rung: BackendName, quick: boolean): Plan {
 }
 
 async function main(): Promise<void> {
-  // Measured as the simvq-audio command runs training: with glibc's malloc tuned (src/malloc.ts).
-  await relaunchWithTunedMalloc();
+  // Measured as the simvq-audio command runs training: started again with the engine's settings (src/relaunch.ts).
+  await relaunchForEngine();
   const args = parseArgs(process.argv.slice(2));
   const convFwd: Record<string, number> = {};
   const convFwdBwd: Record<string, number> = {};

@@ -10,13 +10,16 @@
  * Flags: --presets a,b   only these presets   --steps N   timed steps (default 5)
  *        --backend NAME  engine rung (default: the best available)
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
 import * as tf from '@tensorflow/tfjs';
 
 import { readWav } from '../src/audio/index.js';
 import { hopLength, loadCodecConfig, presetNames, type CodecConfig } from '../src/codec/config.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine, type BackendName } from '../src/engine/index.js';
-import { relaunchWithTunedMalloc } from '../src/malloc.js';
+import { relaunchForEngine } from '../src/relaunch.js';
 import { DiscriminatorSet, GanStep } from '../src/train/gan-step.js';
 import { median } from './timing.js';
 
@@ -51,55 +54,104 @@ function speechBatch(speech: Float32Array, config: CodecConfig): tf.Tensor3D {
   return tf.tensor3d(values, [batchSize, 1, crop]);
 }
 
-// Measured as the simvq-audio command trains: with glibc's malloc tuned (src/malloc.ts).
-await relaunchWithTunedMalloc();
+// Measured as the simvq-audio command trains: started again with the engine's settings (src/relaunch.ts).
+await relaunchForEngine();
 const args = parseArgs(process.argv.slice(2));
-const engine = await initEngine({ backend: args.backend });
-const sample = await readWav('samples/speech-16k.wav');
 const names = args.presets ?? (await presetNames());
-const results: Record<string, { audio_s_per_s: number; step_s: number; batch: string; generator_parameters: number; discriminator_parameters: number; discriminators: string[] }> = {};
-for (const name of names) {
-  const preset = await loadCodecConfig(name);
-  // Discriminators on from the first step: the floor is for the full GAN step.
-  const config: CodecConfig = { ...preset, training: { ...preset.training, discriminatorStartStep: 0 } };
-  // The sample is 16 kHz; other rates get it as is (the figure is about compute, not audio).
-  const audio = speechBatch(sample.samples, config);
-  const model = new CodecModel(config, 0);
-  const discriminators = new DiscriminatorSet(config.training.discriminators, 1);
-  const gan = new GanStep(model, discriminators);
-  gan.run(audio); // warm-up: sessions, caches
-  const times: number[] = [];
-  for (let i = 0; i < args.steps; i++) {
-    const start = process.hrtime.bigint();
-    gan.run(audio);
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
+type PresetResult = { audio_s_per_s: number; step_s: number; batch: string; generator_parameters: number; discriminator_parameters: number; discriminators: string[] };
+const results: Record<string, PresetResult> = {};
+/** Presets that could not be measured, with why (one line). */
+const failed: Record<string, string> = {};
+let backend: string = args.backend;
+
+if (names.length > 1) {
+  // One child process per preset: a preset too big for this engine (the wasm heap holds
+  // 4 GiB) aborts its process, and the others are still measured.
+  for (const name of names) {
+    const child = await runPresetInChild(name);
+    if ('reason' in child) failed[name] = child.reason;
+    else {
+      Object.assign(results, child.presets);
+      backend = child.backend;
+    }
   }
-  const stepSeconds = median(times);
-  const [batch, , crop] = audio.shape;
-  const audioSeconds = (batch * crop) / config.sampleRate;
-  results[name] = {
-    audio_s_per_s: Number((audioSeconds / stepSeconds).toFixed(3)),
-    step_s: Number(stepSeconds.toFixed(3)),
-    batch: `${batch} x ${(crop / config.sampleRate).toFixed(2)} s`,
-    generator_parameters: model.parameters.parameterCount,
-    discriminator_parameters: discriminators.parameters.parameterCount,
-    discriminators: config.training.discriminators,
-  };
-  console.log(
-    `${name.padEnd(22)} ${results[name].audio_s_per_s.toFixed(2)} audio-s/s  ${stepSeconds.toFixed(2)} s/step (batch ${results[name].batch}, ` +
-      `${config.training.discriminators.join(' + ')})  generator ${(model.parameters.parameterCount / 1e6).toFixed(2)} M, ` +
-      `discriminators ${(discriminators.parameters.parameterCount / 1e6).toFixed(2)} M parameters`,
-  );
-  audio.dispose();
-  discriminators.dispose();
-  model.dispose();
+} else {
+  backend = (await measureInProcess(names)).backend;
 }
+
+/** Runs this script for one preset in a child Node; its last stdout line is its JSON. */
+async function runPresetInChild(name: string): Promise<{ backend: string; presets: Record<string, PresetResult> } | { reason: string }> {
+  const script = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [...process.execArgv, script, '--presets', name, '--steps', String(args.steps), '--backend', args.backend], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    process.stdout.write(chunk.split('\n').filter((line) => line !== '' && !line.startsWith('{')).map((line) => line + '\n').join(''));
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const last = stdout.trim().split('\n').pop() ?? '';
+  if (code === 0 && last.startsWith('{')) return JSON.parse(last) as { backend: string; presets: Record<string, PresetResult> };
+  const lines = stderr.split('\n').map((line) => line.trim());
+  const memory = lines.find((line) => /out of bounds|Aborted\(|out of memory/i.test(line));
+  const why = memory ?? lines.find((line) => /error/i.test(line)) ?? `exit code ${code}`;
+  const reason = memory === undefined ? why : `${why} (a training step of this preset does not fit the wasm heap, 4 GiB at most)`;
+  console.log(`${name.padEnd(22)} not measured: ${reason}`);
+  return { reason };
+}
+
+async function measureInProcess(presets: readonly string[]): Promise<{ backend: string }> {
+  const engine = await initEngine({ backend: args.backend });
+  const sample = await readWav('samples/speech-16k.wav');
+  for (const name of presets) {
+    const preset = await loadCodecConfig(name);
+    // Discriminators on from the first step: the floor is for the full GAN step.
+    const config: CodecConfig = { ...preset, training: { ...preset.training, discriminatorStartStep: 0 } };
+    // The sample is 16 kHz; other rates get it as is (the figure is about compute, not audio).
+    const audio = speechBatch(sample.samples, config);
+    const model = new CodecModel(config, 0);
+    const discriminators = new DiscriminatorSet(config.training.discriminators, 1);
+    const gan = new GanStep(model, discriminators);
+    gan.run(audio); // warm-up: sessions, caches
+    const times: number[] = [];
+    for (let i = 0; i < args.steps; i++) {
+      const start = process.hrtime.bigint();
+      gan.run(audio);
+      times.push(Number(process.hrtime.bigint() - start) / 1e9);
+    }
+    const stepSeconds = median(times);
+    const [batch, , crop] = audio.shape;
+    const audioSeconds = (batch * crop) / config.sampleRate;
+    results[name] = {
+      audio_s_per_s: Number((audioSeconds / stepSeconds).toFixed(3)),
+      step_s: Number(stepSeconds.toFixed(3)),
+      batch: `${batch} x ${(crop / config.sampleRate).toFixed(2)} s`,
+      generator_parameters: model.parameters.parameterCount,
+      discriminator_parameters: discriminators.parameters.parameterCount,
+      discriminators: config.training.discriminators,
+    };
+    console.log(
+      `${name.padEnd(22)} ${results[name].audio_s_per_s.toFixed(2)} audio-s/s  ${stepSeconds.toFixed(2)} s/step (batch ${results[name].batch}, ` +
+        `${config.training.discriminators.join(' + ')})  generator ${(model.parameters.parameterCount / 1e6).toFixed(2)} M, ` +
+        `discriminators ${(discriminators.parameters.parameterCount / 1e6).toFixed(2)} M parameters`,
+    );
+    audio.dispose();
+    discriminators.dispose();
+    model.dispose();
+  }
+  return { backend: engine.backend };
+}
+
 console.log(
   JSON.stringify({
     bench: 'train',
-    backend: engine.backend,
+    backend,
     steps: args.steps,
     train_audio_s_per_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.audio_s_per_s])),
     presets: results,
+    failed,
   }),
 );

@@ -7,10 +7,10 @@ if (!existsSync(entry)) {
   process.stderr.write('simvq-audio: the CLI is not built (dist/ is missing): run `npm run build` in the package folder\n');
   process.exitCode = 1;
 } else {
-  // First, where it helps, run again with glibc's malloc tuned (dist/src/malloc.js says why);
-  // that resolves only when no relaunch is needed.
-  const { relaunchWithTunedMalloc } = await import(new URL('../dist/src/malloc.js', import.meta.url).href);
-  await relaunchWithTunedMalloc();
+  // First, on Linux, start again with glibc's malloc and V8's GC set up for the engine
+  // (dist/src/relaunch.js says why); that resolves only in the second start, or where none is made.
+  const { relaunchForEngine } = await import(new URL('../dist/src/relaunch.js', import.meta.url).href);
+  await relaunchForEngine();
   const { main } = await import(entry.href);
   await main(process.argv);
 }

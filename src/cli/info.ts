@@ -9,7 +9,7 @@ import { bitrate, bitsPerToken, frameRate, hopLength, loadCodecConfig } from '..
 import { initEngine, type BackendName, type EngineReport } from '../engine/index.js';
 import { InputError } from '../errors.js';
 import { pathExists } from '../files.js';
-import { mallocTuning, type MallocTuning } from '../malloc.js';
+import { launchMode, type LaunchMode } from '../relaunch.js';
 import { defaultModelDirectory, readModelDirectory } from '../runtime/model-dir.js';
 
 /** What `info` reports about one audio file. Levels are of the mono mix that readWav returns. */
@@ -53,8 +53,8 @@ export interface InfoReport {
   engine: EngineReport;
   /** The model used when none is named, or why there is none. */
   defaultModel: { modelId: string; modelHash: string; directory: string } | { missing: string };
-  /** How glibc's malloc is set up for this process (see src/malloc.ts). */
-  malloc: MallocTuning;
+  /** Whether the command started Node again with the engine's settings (see src/relaunch.ts). */
+  launch: LaunchMode;
   files: FileInfo[];
   presets: PresetInfo[];
 }
@@ -143,7 +143,7 @@ export async function gatherInfo(files: readonly string[], options: InfoOptions)
   const presets: PresetInfo[] = [];
   for (const name of options.presets ?? []) presets.push(await describePreset(name));
   const engine = await initEngine(options.backend === undefined ? {} : { backend: options.backend });
-  return { version: options.version, engine, defaultModel: await describeDefaultModel(), malloc: mallocTuning(), files: described, presets };
+  return { version: options.version, engine, defaultModel: await describeDefaultModel(), launch: launchMode(), files: described, presets };
 }
 
 /** The default model's id, hash and place; a directory that fails its checks is reported, not thrown. */
@@ -191,12 +191,11 @@ function formatDbfs(value: number | null): string {
   return value === null ? '-inf dBFS' : `${value.toFixed(1)} dBFS`;
 }
 
-const MALLOC_DESCRIPTIONS: Record<MallocTuning, string> = {
-  tuned: 'glibc, heap trimming off (GLIBC_TUNABLES set by the simvq-audio command)',
-  user: 'glibc, trim threshold from your GLIBC_TUNABLES',
-  off: 'glibc defaults (SIMVQ_MALLOC_TUNING=0)',
-  default: 'glibc defaults (run through the simvq-audio command to tune it)',
-  unsupported: 'the platform default (tuning is for Linux)',
+const LAUNCH_DESCRIPTIONS: Record<LaunchMode, string> = {
+  relaunched: 'started again with glibc heap trimming off and single-threaded GC (SIMVQ_RELAUNCH=0 to skip)',
+  off: "Node's and glibc's defaults (SIMVQ_RELAUNCH=0)",
+  direct: "Node's and glibc's defaults (not started through the simvq-audio command)",
+  unsupported: "Node's defaults (the engine's relaunch is for Linux)",
 };
 
 /** The human-readable form of the report, one string ending in a newline. */
@@ -217,7 +216,7 @@ export function formatInfo(report: InfoReport): string {
   lines.push(`threads: onnxruntime intra-op ${ort === null ? '- (not in use)' : ort}, wasm ${engine.threads.wasm}`);
   const versions = Object.entries(engine.versions).map(([name, version]) => `${name} ${version}`);
   lines.push(`versions: ${versions.join(', ')}`);
-  lines.push(`malloc: ${MALLOC_DESCRIPTIONS[report.malloc]}`);
+  lines.push(`process: ${LAUNCH_DESCRIPTIONS[report.launch]}`);
   const model = report.defaultModel;
   lines.push(`default model: ${'missing' in model ? `none (${model.missing})` : `${model.modelId} (hash ${model.modelHash}) in ${model.directory}`}`);
 

@@ -20,14 +20,14 @@ export interface CliRun {
 }
 
 /**
- * Runs the CLI with `args`. SIMVQ_BACKEND, SIMVQ_DEBUG, SIMVQ_MALLOC_TUNING and
- * GLIBC_TUNABLES from the test's own environment are dropped unless `env` sets
+ * Runs the CLI with `args`. SIMVQ_BACKEND, SIMVQ_DEBUG, the relaunch's variables
+ * and GLIBC_TUNABLES from the test's own environment are dropped unless `env` sets
  * them, so a developer's settings do not change what a test sees;
  * SIMVQ_PRETRAINED_DIR points at a directory with no models unless `env` sets it.
  */
 export function runCli(args: readonly string[], env: Record<string, string> = {}, script = cliScript): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of ['SIMVQ_BACKEND', 'SIMVQ_DEBUG', 'SIMVQ_MALLOC_TUNING', 'GLIBC_TUNABLES']) {
+  for (const name of ['SIMVQ_BACKEND', 'SIMVQ_DEBUG', 'SIMVQ_RELAUNCH', 'SIMVQ_RELAUNCHED', 'GLIBC_TUNABLES']) {
     if (!(name in env)) delete childEnv[name];
   }
   // Named and default models come from where the test says, never from the shipped codec/pretrained/.
