@@ -1,9 +1,9 @@
 /**
  * `simvq-audio train`: trains a codec preset on a data spec, resumably.
  */
-import { loadCodecConfig } from '../codec/config.js';
+import { loadCodecConfig, type CodecConfig } from '../codec/config.js';
 import { initEngine, type BackendName } from '../engine/index.js';
-import { InputError } from '../errors.js';
+import { EngineError, InputError } from '../errors.js';
 import { train, type TrainSummary } from '../train/trainer.js';
 
 export interface TrainCommandOptions {
@@ -27,10 +27,43 @@ function positiveInteger(value: string, option: string, minimum = 1): number {
   return n;
 }
 
+/**
+ * Whether an error looks like the wasm heap running out: tfjs's wasm backend
+ * lives in 32-bit wasm memory (4 GiB at most), and when it cannot allocate, the
+ * failure surfaces as an out-of-bounds access or an abort inside the module.
+ */
+export function isWasmHeapExhaustion(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // WebAssembly.RuntimeError, by name: the DOM-free lib this project compiles against lacks the type.
+  return (
+    (error.name === 'RuntimeError' && /memory access out of bounds|Aborted\(/.test(error.message)) ||
+    (error instanceof RangeError && /WebAssembly\.Memory|Array buffer allocation failed/.test(error.message))
+  );
+}
+
 export async function trainCommand(options: TrainCommandOptions, backend: BackendName | 'auto' | undefined): Promise<string> {
   const config = await loadCodecConfig(options.preset);
-  await initEngine(backend === undefined ? {} : { backend });
-  const summary: TrainSummary = await train({
+  const engine = await initEngine(backend === undefined ? {} : { backend });
+  let summary: TrainSummary;
+  try {
+    summary = await trainWith(config, options);
+  } catch (error) {
+    if ((engine.backend === 'wasm+onnxruntime' || engine.backend === 'wasm') && isWasmHeapExhaustion(error)) {
+      const { batchSize, cropSeconds } = config.training;
+      throw new EngineError(
+        `--preset ${options.preset}`,
+        `a training step at batch ${batchSize} x ${cropSeconds} s most likely ran out of the wasm engine's memory (4 GiB at most; ` +
+          `wasm said: ${(error as Error).message}): lower training.batchSize or training.cropSeconds in a copy of the preset, or install @tensorflow/tfjs-node`,
+      );
+    }
+    throw error;
+  }
+  const how = summary.stoppedBy === 'signal' ? 'stopped by a signal, checkpoint saved' : 'reached the step count';
+  return `${options.out}: step ${summary.step} (${how}); ${summary.audioSecondsPerSecond.toFixed(2)} audio-s/s; ${summary.badFiles} unreadable files skipped\n${JSON.stringify({ step: summary.step, stopped_by: summary.stoppedBy, audio_s_per_s: summary.audioSecondsPerSecond, bad_files: summary.badFiles })}\n`;
+}
+
+function trainWith(config: CodecConfig, options: TrainCommandOptions): Promise<TrainSummary> {
+  return train({
     config,
     data: options.data,
     out: options.out,
@@ -44,6 +77,4 @@ export async function trainCommand(options: TrainCommandOptions, backend: Backen
     seed: positiveInteger(options.seed, '--seed', 0),
     progress: options.progress && process.stderr.isTTY === true,
   });
-  const how = summary.stoppedBy === 'signal' ? 'stopped by a signal, checkpoint saved' : 'reached the step count';
-  return `${options.out}: step ${summary.step} (${how}); ${summary.audioSecondsPerSecond.toFixed(2)} audio-s/s; ${summary.badFiles} unreadable files skipped\n${JSON.stringify({ step: summary.step, stopped_by: summary.stoppedBy, audio_s_per_s: summary.audioSecondsPerSecond, bad_files: summary.badFiles })}\n`;
 }
