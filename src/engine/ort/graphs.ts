@@ -5,12 +5,14 @@
  * filters [Co, Ci, K]. Batch, channel and length dims are symbolic, so one
  * session serves every shape with the same attributes.
  *
- * Every convolution is onnxruntime's own Conv (one GEMM per batch item) and
- * every 1×1 convolution a batched MatMul; gradients are rewritten as forward
- * convolutions where that is faster (see conv1dInputGradientGraph). In this
- * layout a channels-last im2col with one GEMM over all frames lost to Conv on
- * every reference shape, deep short-sequence layers included (38-63 against
- * 61-116 GFLOP/s), so there is no second emission.
+ * Every forward convolution is onnxruntime's own Conv (one GEMM per batch item),
+ * a 1×1 one without a bias a batched MatMul; gradients are rewritten as forward
+ * products where that is faster (see conv1dInputGradientGraph and
+ * conv1dFilterGradientGraph). The graphs hold the products; moving data between
+ * them (phase splits, interleaves, trims) is left to ./kernels.ts, on the wasm
+ * heap. For the forward pass, a channels-last im2col with one GEMM over all
+ * frames lost to Conv on every reference shape, deep short-sequence layers
+ * included (38-63 against 61-116 GFLOP/s), so there is no second emission.
  */
 import { OnnxGraphBuilder } from '../../onnx/index.js';
 

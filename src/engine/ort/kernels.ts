@@ -2,9 +2,11 @@
  * tfjs kernels on the wasm backend that run their heavy op on onnxruntime.
  *
  * Inputs are zero-copy views of the wasm heap and onnxruntime writes straight
- * into a preallocated output tensor on the same heap, so a call costs the op
- * and a small fixed overhead, no copies. The views are made after the output
- * is allocated: allocation may grow the heap and detach earlier views.
+ * into a preallocated output tensor on the same heap. (onnxruntime-node 1.30
+ * then also copies each output into a fresh ArrayBuffer, which is dropped:
+ * ~0.13 s of a reference training step; ../../relaunch.ts keeps that copy
+ * from faulting in fresh pages.) The views are made after the output is
+ * allocated: allocation may grow the heap and detach earlier views.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
