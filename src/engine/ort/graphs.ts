@@ -286,7 +286,9 @@ export function filterGradientMethod(a: Conv1dAttributes, kernelSize: number, in
  *     convolution, 1/32 for a 32 → 1 output layer;
  *   - 'folded' (short sequences): one GEMM over all B·To frames, since a
  *     To-deep inner dimension is too thin (2× faster at 50 frames).
- * The views' ends follow the lengths at run time.
+ * The views' ends follow the lengths at run time. A strided convolution with
+ * dilation 1 reaches these graphs as a stride-1 one over its input's phases
+ * (./kernels.ts, phaseFilterGradient), where the views are contiguous.
  */
 export function conv1dFilterGradientGraph(a: Conv1dAttributes, kernelSize: number, method: FilterGradientMethod): Uint8Array {
   const g = new OnnxGraphBuilder('conv1d_filter_gradient');

@@ -196,7 +196,7 @@ export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend: anyBac
  * (channel i·s + r = phase r of channel i, L = To + M − 1) makes it a stride-1
  * convolution over M = ceil(K/s) taps. Its taps are contiguous where the strided
  * ones were every s-th sample, which onnxruntime's Slice copied at ~1 GB/s here
- * (a third of these gradients' time); the split is one wasm transpose.
+ * (a third to a half of these gradients' time); the split is one wasm transpose.
  */
 function phaseFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, a: Conv1dAttributes, kernelSize: number): tf.TensorInfo {
   const [batch, inChannels, length] = x.shape as [number, number, number];
