@@ -87,9 +87,15 @@ async function runPresetInChild(name: string): Promise<{ backend: string; preset
   });
   let stdout = '';
   let stderr = '';
+  let shown = 0; // characters of stdout already passed on
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     stdout += chunk;
-    process.stdout.write(chunk.split('\n').filter((line) => line !== '' && !line.startsWith('{')).map((line) => line + '\n').join(''));
+    // Pass on each complete line as it comes, except the JSON one, which is merged below.
+    const complete = stdout.lastIndexOf('\n') + 1;
+    for (const line of stdout.slice(shown, complete).split('\n')) {
+      if (line !== '' && !line.startsWith('{')) process.stdout.write(line + '\n');
+    }
+    shown = complete;
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
