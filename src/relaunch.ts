@@ -37,16 +37,23 @@ const MARKER = 'SIMVQ_RELAUNCHED';
 
 /**
  * How this process was started: 'relaunched' (with the settings above),
- * 'off' (SIMVQ_RELAUNCH=0), 'direct' (Node's and glibc's defaults: a program
- * that imports the library, or a script run without the command) or
+ * 'off' (SIMVQ_RELAUNCH=0), 'inspector' (under Node's inspector, whose port a
+ * second start would fight over), 'direct' (Node's and glibc's defaults: a
+ * program that imports the library, or a script run without the command) or
  * 'unsupported' (not Linux).
  */
-export type LaunchMode = 'relaunched' | 'off' | 'direct' | 'unsupported';
+export type LaunchMode = 'relaunched' | 'off' | 'inspector' | 'direct' | 'unsupported';
 
-export function launchMode(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): LaunchMode {
+export function launchMode(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  execArgv: readonly string[] = process.execArgv,
+): LaunchMode {
   if (env[MARKER] === '1') return 'relaunched';
   if (platform !== 'linux') return 'unsupported';
-  return env['SIMVQ_RELAUNCH'] === '0' ? 'off' : 'direct';
+  if (env['SIMVQ_RELAUNCH'] === '0') return 'off';
+  const inspected = [...execArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)].some((option) => option.startsWith('--inspect'));
+  return inspected ? 'inspector' : 'direct';
 }
 
 /** The environment of the second start: MALLOC_TUNABLES after any tunables already set, unless those set a trim threshold. */

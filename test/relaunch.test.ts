@@ -12,10 +12,13 @@ import { repositoryRoot, runCli } from './helpers/cli.js';
 describe('starting Node again for the engine', function () {
   this.timeout(60_000);
 
-  it('tells a second start, a switched-off one, a direct one and other platforms apart', () => {
+  it('tells a second start, a switched-off one, one under the inspector, a direct one and other platforms apart', () => {
     expect(launchMode({ SIMVQ_RELAUNCHED: '1' }, 'linux')).to.equal('relaunched');
     expect(launchMode({ SIMVQ_RELAUNCH: '0' }, 'linux')).to.equal('off');
-    expect(launchMode({}, 'linux')).to.equal('direct');
+    expect(launchMode({}, 'linux', [])).to.equal('direct');
+    // Under the inspector a second start would fight over its port.
+    expect(launchMode({}, 'linux', ['--inspect-brk'])).to.equal('inspector');
+    expect(launchMode({ NODE_OPTIONS: '--max-old-space-size=4096 --inspect=9229' }, 'linux', [])).to.equal('inspector');
     expect(launchMode({}, 'darwin')).to.equal('unsupported');
   });
 

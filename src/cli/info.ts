@@ -194,6 +194,7 @@ function formatDbfs(value: number | null): string {
 const LAUNCH_DESCRIPTIONS: Record<LaunchMode, string> = {
   relaunched: 'started again with glibc heap trimming off and single-threaded GC (SIMVQ_RELAUNCH=0 to skip)',
   off: "Node's and glibc's defaults (SIMVQ_RELAUNCH=0)",
+  inspector: "Node's and glibc's defaults (under the inspector, not started again)",
   direct: "Node's and glibc's defaults (not started through the simvq-audio command)",
   unsupported: "Node's defaults (the engine's relaunch is for Linux)",
 };
