@@ -168,6 +168,9 @@ describe('conv1d primitives against plain loops', function () {
         for (const variant of [/fwd:/, /dx:\S*:flipped-conv/, /dx:\S*:polyphase/, /dx:\S*:conv-transpose/, /dw:\S*:folded/, /dw:\S*:batched/, /dw:\S*:shifted/]) {
           expect(keys, String(variant)).to.match(variant);
         }
+        for (const variant of [/dx:\S*:polyphase /, /dx:\S*:polyphase-folded/]) expect(keys + ' ', String(variant)).to.match(variant);
+        // Strided filter gradients with dilation 1 go over the input's phases, as stride-1 ones.
+        expect(ortSessionKeys().filter((key) => /^dw:s([2-9]|\d\d)d1p/.test(key))).to.deep.equal([]);
       }
     });
 
