@@ -69,7 +69,9 @@ export function relaunchNodeOptions(execArgv: readonly string[] = process.execAr
   return [...execArgv, ...NODE_OPTIONS_FOR_ENGINE.filter((option) => !execArgv.includes(option))];
 }
 
-const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+// SIGINT and SIGTERM, which the trainer turns into a checkpoint. Not SIGHUP: a handler for it
+// would undo a `nohup`, and a closing terminal sends it to both processes anyway.
+const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
  * Runs this same command (Node options, script and arguments) again in a child
