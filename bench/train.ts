@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readWav } from '../src/audio/index.js';
 import { hopLength, loadCodecConfig, presetNames, type CodecConfig } from '../src/codec/config.js';
 import { CodecModel } from '../src/codec/model.js';
-import { initEngine, type BackendName } from '../src/engine/index.js';
+import { initEngine, isWasmHeapExhaustion, type BackendName } from '../src/engine/index.js';
 import { relaunchForEngine } from '../src/relaunch.js';
 import { DiscriminatorSet, GanStep } from '../src/train/gan-step.js';
 import { median } from './timing.js';
@@ -76,7 +76,15 @@ if (names.length > 1) {
     }
   }
 } else {
-  backend = (await measureInProcess(names)).backend;
+  try {
+    backend = (await measureInProcess(names)).backend;
+  } catch (error) {
+    // One line for the parent run (see runPresetInChild), the reason first.
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    const hint = isWasmHeapExhaustion(error) ? ' (a training step of this preset does not fit the wasm heap, 4 GiB at most)' : '';
+    process.stderr.write(`${message}${hint}\n`);
+    process.exit(1);
+  }
 }
 
 /** Runs this script for one preset in a child Node; its last stdout line is its JSON. */
@@ -101,10 +109,8 @@ async function runPresetInChild(name: string): Promise<{ backend: string; preset
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const last = stdout.trim().split('\n').pop() ?? '';
   if (code === 0 && last.startsWith('{')) return JSON.parse(last) as { backend: string; presets: Record<string, PresetResult> };
-  const lines = stderr.split('\n').map((line) => line.trim());
-  const memory = lines.find((line) => /out of bounds|Aborted\(|out of memory/i.test(line));
-  const why = memory ?? lines.find((line) => /error/i.test(line)) ?? `exit code ${code}`;
-  const reason = memory === undefined ? why : `${why} (a training step of this preset does not fit the wasm heap, 4 GiB at most)`;
+  // The child's last line says why (see its catch above); a crash before it says only its exit code.
+  const reason = stderr.trim().split('\n').pop() || `exit code ${code}`;
   console.log(`${name.padEnd(22)} not measured: ${reason}`);
   return { reason };
 }

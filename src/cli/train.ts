@@ -2,7 +2,7 @@
  * `simvq-audio train`: trains a codec preset on a data spec, resumably.
  */
 import { loadCodecConfig, type CodecConfig } from '../codec/config.js';
-import { initEngine, type BackendName } from '../engine/index.js';
+import { initEngine, isWasmHeapExhaustion, type BackendName } from '../engine/index.js';
 import { EngineError, InputError } from '../errors.js';
 import { train, type TrainSummary } from '../train/trainer.js';
 
@@ -25,20 +25,6 @@ function positiveInteger(value: string, option: string, minimum = 1): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < minimum) throw new InputError(option, `must be a whole number >= ${minimum}, got '${value}'`);
   return n;
-}
-
-/**
- * Whether an error looks like the wasm heap running out: tfjs's wasm backend
- * lives in 32-bit wasm memory (4 GiB at most), and when it cannot allocate, the
- * failure surfaces as an out-of-bounds access or an abort inside the module.
- */
-export function isWasmHeapExhaustion(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  // WebAssembly.RuntimeError, by name: the DOM-free lib this project compiles against lacks the type.
-  return (
-    (error.name === 'RuntimeError' && /memory access out of bounds|Aborted\(/.test(error.message)) ||
-    (error instanceof RangeError && /WebAssembly\.Memory|Array buffer allocation failed/.test(error.message))
-  );
 }
 
 export async function trainCommand(options: TrainCommandOptions, backend: BackendName | 'auto' | undefined): Promise<string> {

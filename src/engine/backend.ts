@@ -250,3 +250,17 @@ function libraryVersions(): Record<string, string> {
   }
   return versions;
 }
+
+/**
+ * Whether an error looks like the wasm heap running out: tfjs's wasm backend
+ * lives in 32-bit wasm memory (4 GiB at most), and when it cannot allocate, the
+ * failure surfaces as an out-of-bounds access or an abort inside the module.
+ */
+export function isWasmHeapExhaustion(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  // WebAssembly.RuntimeError, by name: the DOM-free lib this project compiles against lacks the type.
+  return (
+    (error.name === 'RuntimeError' && /memory access out of bounds|Aborted\(/.test(error.message)) ||
+    (error instanceof RangeError && /WebAssembly\.Memory|Array buffer allocation failed/.test(error.message))
+  );
+}

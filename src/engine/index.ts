@@ -3,6 +3,7 @@ export {
   activeEngine,
   engineReport,
   initEngine,
+  isWasmHeapExhaustion,
   type ActiveEngine,
   type BackendName,
   type BackendRung,

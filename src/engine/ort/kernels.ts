@@ -182,12 +182,17 @@ export const ortConv1dFilterGradient: tf.KernelFunc = ({ inputs, backend: anyBac
   const a = conv1dAttributes(attrs!);
   const kernelSize = attrs!['kernelSize'] as number;
   if (a.stride > 1 && a.dilation === 1) return phaseFilterGradient(backend, x, dy, a, kernelSize);
+  return filterGradientOnOrt(backend, x, dy, a, kernelSize);
+};
+
+/** dw[Co, Ci, K] by the filter-gradient graph conv1dFilterGradientGraph picks for these shapes. */
+function filterGradientOnOrt(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, a: Conv1dAttributes, kernelSize: number): tf.TensorInfo {
   const inChannels = x.shape[1]!;
   const outChannels = dy.shape[1]!;
   const method = filterGradientMethod(a, kernelSize, inChannels, outChannels, dy.shape[2]!);
   const graph = session(`dw:${attributesKey(a)}k${kernelSize}:${method}`, () => conv1dFilterGradientGraph(a, kernelSize, method));
   return runOnHeap(backend, graph, { x, dy }, 'dw', [outChannels, inChannels, kernelSize]);
-};
+}
 
 /**
  * The filter gradient of a strided convolution, as that of a stride-1 one over
@@ -212,9 +217,7 @@ function phaseFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.Tens
   const xph = heapTranspose(backend, padded, [batch * inChannels, phaseLength, s], [0, 2, 1]);
   release(backend, padded);
   const stride1: Conv1dAttributes = { stride: 1, dilation: 1, padLeft: 0, padRight: 0 };
-  const method = filterGradientMethod(stride1, taps, inChannels * s, outChannels, dy.shape[2]!);
-  const graph = session(`dw:${attributesKey(stride1)}k${taps}:${method}`, () => conv1dFilterGradientGraph(stride1, taps, method));
-  const phaseDw = runOnHeap(backend, graph, { x: { ...xph, shape: [batch, inChannels * s, phaseLength] }, dy }, 'dw', [outChannels, inChannels * s, taps]);
+  const phaseDw = filterGradientOnOrt(backend, { ...xph, shape: [batch, inChannels * s, phaseLength] }, dy, stride1, taps); // [Co, Ci·s, M]
   release(backend, xph);
   // dw'[o, i·s + r, m] is tap m·s + r: [Co·Ci, s, M] → [Co·Ci, M, s], then the first K taps.
   const ordered = heapTranspose(backend, phaseDw, [outChannels * inChannels, s, taps], [0, 2, 1]);
@@ -339,13 +342,8 @@ export function sliceFromHeap(backendName: 'wasm'): void {
   replaceKernel('Slice', backendName, (original) => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') return original(args);
-    const backend = args.backend as BackendWasm;
     const [begin, size] = tf.slice_util.parseSliceParams(x, args.attrs!['begin'] as number[], args.attrs!['size'] as number[]);
-    const output = backend.makeOutput(size, x.dtype);
-    if (tf.util.sizeFromShape(size) === 0) return output;
-    // Views after the allocation, which may grow the heap and detach earlier ones.
-    copySlice(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(output));
-    return output;
+    return heapSlice(args.backend as BackendWasm, x, x.shape, begin, size);
   });
 }
 

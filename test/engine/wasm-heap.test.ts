@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { isWasmHeapExhaustion } from '../../src/cli/train.js';
+import { isWasmHeapExhaustion } from '../../src/engine/index.js';
 
 describe('train: a step too big for the wasm heap', () => {
   function runtimeError(message: string): Error {
