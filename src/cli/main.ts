@@ -209,6 +209,8 @@ function buildProgram(version: string): Command {
     .requiredOption('--out <dir>', 'run directory: config, metrics.jsonl, checkpoints/, validation/')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .option('--steps <n>', "stop after this many steps in all (default: the preset's totalSteps)")
+    .option('--budget-minutes <m>', 'stop after this many minutes of training steps in all, over every resumed session (validation and checkpoints not counted)')
+    .option('--validate-every-minutes <m>', 'also validate every this many minutes of training')
     .option('--validation <spec>', 'validation clips (data spec), scored by STOI and mel distance and written as WAV')
     .option('--log-every <n>', 'steps between metrics.jsonl lines', '10')
     .option('--checkpoint-every <n>', 'steps between checkpoints', '500')

@@ -12,6 +12,8 @@ export interface TrainCommandOptions {
   out: string;
   resume?: boolean;
   steps?: string;
+  budgetMinutes?: string;
+  validateEveryMinutes?: string;
   validation?: string;
   logEvery: string;
   checkpointEvery: string;
@@ -44,8 +46,22 @@ export async function trainCommand(options: TrainCommandOptions, backend: Backen
     }
     throw error;
   }
-  const how = summary.stoppedBy === 'signal' ? 'stopped by a signal, checkpoint saved' : 'reached the step count';
-  return `${options.out}: step ${summary.step} (${how}); ${summary.audioSecondsPerSecond.toFixed(2)} audio-s/s; ${summary.badFiles} unreadable files skipped\n${JSON.stringify({ step: summary.step, stopped_by: summary.stoppedBy, audio_s_per_s: summary.audioSecondsPerSecond, bad_files: summary.badFiles })}\n`;
+  const how = { signal: 'stopped by a signal, checkpoint saved', budget: 'spent the time budget, checkpoint saved', steps: 'reached the step count' }[summary.stoppedBy];
+  const figures = {
+    step: summary.step,
+    stopped_by: summary.stoppedBy,
+    audio_s_per_s: summary.audioSecondsPerSecond,
+    train_seconds: summary.trainSeconds,
+    audio_seconds_seen: summary.audioSecondsSeen,
+    bad_files: summary.badFiles,
+  };
+  return `${options.out}: step ${summary.step} (${how}); ${summary.audioSecondsPerSecond.toFixed(2)} audio-s/s; ${(summary.trainSeconds / 60).toFixed(1)} minutes trained in all; ${summary.badFiles} unreadable files skipped\n${JSON.stringify(figures)}\n`;
+}
+
+function positiveMinutes(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InputError(option, `must be a number of minutes above 0, got '${value}'`);
+  return n;
 }
 
 function trainWith(config: CodecConfig, options: TrainCommandOptions): Promise<TrainSummary> {
@@ -55,6 +71,8 @@ function trainWith(config: CodecConfig, options: TrainCommandOptions): Promise<T
     out: options.out,
     resume: options.resume === true,
     ...(options.steps === undefined ? {} : { steps: positiveInteger(options.steps, '--steps') }),
+    ...(options.budgetMinutes === undefined ? {} : { budgetMinutes: positiveMinutes(options.budgetMinutes, '--budget-minutes') }),
+    ...(options.validateEveryMinutes === undefined ? {} : { validateEveryMinutes: positiveMinutes(options.validateEveryMinutes, '--validate-every-minutes') }),
     ...(options.validation === undefined ? {} : { validationData: options.validation }),
     ...(options.workers === undefined ? {} : { workers: positiveInteger(options.workers, '--workers', 0) }),
     logEvery: positiveInteger(options.logEvery, '--log-every'),

@@ -66,8 +66,17 @@ export interface VocosDecoderConfig {
   layers: number;
   /** Depthwise kernel of each ConvNeXt block. */
   kernelSize: number;
-  /** FFT size of the inverse-STFT head; its hop is the codec's hop. */
+  /** FFT size of the inverse-STFT head; its hop is the codec's hop divided by `upsample`. */
   nFft: number;
+  /**
+   * Frames per token at the head (default 1): a causal transposed convolution
+   * (kernel 2·upsample) multiplies the frame rate after the backbone, so the
+   * inverse STFT runs at hop / upsample with a shorter window, and transients
+   * are not smeared over one long window per token.
+   */
+  upsample?: number;
+  /** ConvNeXt blocks after the upsampling, at the finer frame rate (default 0). */
+  upsampledLayers?: number;
 }
 
 export type DecoderConfig = SeanetDecoderConfig | VocosDecoderConfig;
@@ -156,6 +165,8 @@ const vocosDecoderSchema: JSONSchemaType<VocosDecoderConfig> = {
     layers: positiveInt,
     kernelSize: positiveInt,
     nFft: positiveInt,
+    upsample: { type: 'integer', minimum: 1, nullable: true },
+    upsampledLayers: { type: 'integer', minimum: 0, nullable: true },
   },
 };
 
@@ -263,7 +274,10 @@ export function parseCodecConfig(value: unknown, source: string): CodecConfig {
   if (config.training.cropSeconds * config.sampleRate < hop) throw fail(`training.cropSeconds is shorter than one hop (${hop} samples)`);
   if (config.decoder.type === 'vocos') {
     const { nFft } = config.decoder;
-    if (nFft % 2 !== 0 || nFft < hop) throw fail(`decoder.nFft must be even and at least the hop (${hop}), got ${nFft}`);
+    const upsample = config.decoder.upsample ?? 1;
+    if (hop % upsample !== 0) throw fail(`decoder.upsample (${upsample}) must divide the hop (${hop})`);
+    const headHop = hop / upsample;
+    if (nFft % 2 !== 0 || nFft < headHop) throw fail(`decoder.nFft must be even and at least the head's hop (${headHop}), got ${nFft}`);
   }
   if (config.quantizer.normalized && !config.quantizer.method.startsWith('simvq')) throw fail('quantizer.normalized applies to SimVQ only');
   if (config.training.warmupSteps >= config.training.totalSteps) throw fail('training.warmupSteps must be below training.totalSteps');

@@ -124,6 +124,29 @@ export class CodecModel {
     return tf.tidy(() => this.quantizer.encode(this.encoder.apply(audio)) as tf.Tensor2D);
   }
 
+  /**
+   * Latents [B, d, F] → codes [B, F], searched over blocks of `blockFrames`
+   * frames so that the [frames, K] distances stay bounded; the search is per
+   * frame, so the codes equal one search over all.
+   */
+  searchCodes(latents: tf.Tensor3D, blockFrames = 256): tf.Tensor2D {
+    const frames = latents.shape[2];
+    const parts: tf.Tensor2D[] = [];
+    for (let start = 0; start < frames; start += blockFrames) {
+      const size = Math.min(blockFrames, frames - start);
+      parts.push(tf.tidy(() => this.quantizer.encode(latents.slice([0, 0, start], [-1, -1, size])) as tf.Tensor2D));
+    }
+    if (parts.length === 1) return parts[0]!;
+    const codes = tf.concat(parts, 1);
+    tf.dispose(parts);
+    return codes;
+  }
+
+  /** Latents [B, d, F] → audio without quantizing them, as forward() decodes for an autoencoder. */
+  decodeLatents(latents: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => this.decoder.apply(this.config.quantizer.normalized ? unitFrames(latents) : latents));
+  }
+
   /** Audio [B, 1, T] → the encoder's latents [B, d, T/hop], before the quantizer. */
   latents(audio: tf.Tensor3D): tf.Tensor3D {
     this.checkAudio(audio);

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { convTranspose1d } from '../engine/index.js';
-import { addWeight, ChannelLayerNorm, Conv1dLayer, DepthwiseConv1dLayer, emit, gelu, geluOnnx } from '../nn/layers.js';
+import { addWeight, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, DepthwiseConv1dLayer, emit, gelu, geluOnnx } from '../nn/layers.js';
 import type { OnnxGraphBuilder } from '../onnx/index.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import { withOverlapAdd, type StreamStates } from '../nn/streaming.js';
@@ -45,12 +45,13 @@ class ConvNeXtBlock {
 
   constructor(scope: ParameterScope, config: VocosDecoderConfig, causal: boolean) {
     this.dim = config.dim;
+    const blocks = config.layers + (config.upsampledLayers ?? 0);
     this.depthwise = new DepthwiseConv1dLayer(scope.child('dwconv'), { channels: config.dim, kernelSize: config.kernelSize, causal });
     this.norm = new ChannelLayerNorm(scope.child('norm'), config.dim);
     const pointwise = { kernelSize: 1, causal, weightNorm: false };
     this.up = new Conv1dLayer(scope.child('pwconv1'), { inChannels: config.dim, outChannels: config.intermediateDim, ...pointwise });
     this.down = new Conv1dLayer(scope.child('pwconv2'), { inChannels: config.intermediateDim, outChannels: config.dim, ...pointwise });
-    this.layerScale = scope.constant('gamma', [config.dim], 1 / config.layers);
+    this.layerScale = scope.constant('gamma', [config.dim], 1 / blocks);
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -210,12 +211,19 @@ export class InverseStft {
   }
 }
 
-/** Latents [B, latentDim, F] → audio [B, 1, F · hop]. */
+/**
+ * Latents [B, latentDim, F] → audio [B, 1, F · hop]. With `upsample` r > 1 the
+ * backbone's frames pass a causal transposed convolution (kernel 2r, stride r)
+ * and `upsampledLayers` more blocks, and the head predicts r spectra per token
+ * for an inverse STFT at hop / r.
+ */
 export class VocosDecoder {
   readonly istft: InverseStft;
   private readonly embed: Conv1dLayer;
   private readonly norm: ChannelLayerNorm;
   private readonly blocks: ConvNeXtBlock[];
+  private readonly upsampler: ConvTranspose1dLayer | null;
+  private readonly upsampledBlocks: ConvNeXtBlock[];
   private readonly finalNorm: ChannelLayerNorm;
   private readonly head: Conv1dLayer;
   private readonly bins: number;
@@ -227,14 +235,22 @@ export class VocosDecoder {
     this.embed = new Conv1dLayer(scope.child('embed'), { inChannels: latentDim, outChannels: config.dim, kernelSize: 7, causal, weightNorm: false });
     this.norm = new ChannelLayerNorm(scope.child('norm'), config.dim);
     this.blocks = Array.from({ length: config.layers }, (_, i) => new ConvNeXtBlock(scope.child('blocks').child(i), config, causal));
+    const upsample = config.upsample ?? 1;
+    this.upsampler =
+      upsample > 1
+        ? new ConvTranspose1dLayer(scope.child('upsample'), { inChannels: config.dim, outChannels: config.dim, kernelSize: 2 * upsample, stride: upsample, causal, weightNorm: false })
+        : null;
+    this.upsampledBlocks = Array.from({ length: config.upsampledLayers ?? 0 }, (_, i) => new ConvNeXtBlock(scope.child('upsampled_blocks').child(i), config, causal));
     this.finalNorm = new ChannelLayerNorm(scope.child('final_norm'), config.dim);
     this.head = new Conv1dLayer(scope.child('head'), { inChannels: config.dim, outChannels: 2 * this.bins, kernelSize: 1, causal, weightNorm: false });
-    this.istft = new InverseStft(config.nFft, hop, causal);
+    this.istft = new InverseStft(config.nFft, hop / upsample, causal);
   }
 
   apply(latents: tf.Tensor3D): tf.Tensor3D {
     let h = this.norm.apply(this.embed.apply(latents));
     for (const block of this.blocks) h = block.apply(h);
+    if (this.upsampler !== null) h = this.upsampler.apply(h);
+    for (const block of this.upsampledBlocks) h = block.apply(h);
     const prediction = this.head.apply(this.finalNorm.apply(h));
     const [batch, , frames] = prediction.shape;
     const logMagnitude = prediction.slice([0, 0, 0], [batch, this.bins, frames]);
@@ -248,6 +264,8 @@ export class VocosDecoder {
   exportOnnx(g: OnnxGraphBuilder, latents: string): string {
     let h = this.norm.exportOnnx(g, this.embed.exportOnnx(g, latents));
     for (const block of this.blocks) h = block.exportOnnx(g, h);
+    if (this.upsampler !== null) h = this.upsampler.exportOnnx(g, h);
+    for (const block of this.upsampledBlocks) h = block.exportOnnx(g, h);
     return this.istft.exportOnnx(g, this.emitSpectrum(g, this.head.exportOnnx(g, this.finalNorm.exportOnnx(g, h))));
   }
 
@@ -263,6 +281,12 @@ export class VocosDecoder {
     let rows = emit(g, 'Transpose', [emit(g, 'Reshape', [embedded, g.addConstant('shape', 'int64', [this.dim, -1])])], { perm: [1, 0] });
     rows = this.norm.exportOnnxRows(g, rows);
     for (const block of this.blocks) rows = block.exportStreamingOnnx(g, rows, states);
+    if (this.upsampler !== null) {
+      const channelsFirst = emit(g, 'Reshape', [emit(g, 'Transpose', [rows], { perm: [1, 0] }), g.addConstant('shape', 'int64', [1, this.dim, -1])]);
+      const upsampled = this.upsampler.exportStreamingOnnx(g, channelsFirst, states);
+      rows = emit(g, 'Transpose', [emit(g, 'Reshape', [upsampled, g.addConstant('shape', 'int64', [this.dim, -1])])], { perm: [1, 0] });
+    }
+    for (const block of this.upsampledBlocks) rows = block.exportStreamingOnnx(g, rows, states);
     const predictionRows = this.head.exportOnnxRows(g, this.finalNorm.exportOnnxRows(g, rows));
     const prediction = emit(g, 'Reshape', [emit(g, 'Transpose', [predictionRows], { perm: [1, 0] }), g.addConstant('shape', 'int64', [1, 2 * this.bins, -1])]);
     return this.istft.exportStreamingOnnx(g, this.emitSpectrum(g, prediction), states);

@@ -52,15 +52,20 @@ export function encoderContextFrames(config: CodecConfig): number | null {
 /**
  * Frames of tokens before a decoded frame that its samples depend on (causal
  * Vocos-style decoder: the embedding conv, the depthwise conv of every
- * ConvNeXt block, and the inverse STFT's overlap of nFft/hop frames), or null
- * when the decoder is not chunkable (non-causal, or a SEANet decoder, which is
- * run whole).
+ * ConvNeXt block, and the inverse STFT's overlap of nFft/hop frames; with an
+ * upsampling head, the transposed conv's one earlier token and the finer
+ * frames' blocks and overlap, in tokens), or null when the decoder is not
+ * chunkable (non-causal, or a SEANet decoder, which is run whole).
  */
 export function decoderContextFrames(config: CodecConfig): number | null {
   if (!config.causal || config.decoder.type !== 'vocos') return null;
   const { decoder } = config;
   const embedKernel = 7; // VocosDecoder's embedding convolution
-  return embedKernel - 1 + decoder.layers * (decoder.kernelSize - 1) + Math.ceil(decoder.nFft / hopLength(config)) - 1;
+  const upsample = decoder.upsample ?? 1;
+  const headHop = hopLength(config) / upsample;
+  const fineContext = (decoder.upsampledLayers ?? 0) * (decoder.kernelSize - 1) + Math.ceil(decoder.nFft / headHop) - 1;
+  const upsampling = upsample > 1 ? 1 : 0;
+  return embedKernel - 1 + decoder.layers * (decoder.kernelSize - 1) + upsampling + Math.ceil(fineContext / upsample);
 }
 
 /** One window: run the model on frames [start, end), keep its outputs for frames [keepFrom, end). */

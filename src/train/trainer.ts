@@ -38,6 +38,14 @@ export interface TrainOptions {
   resume: boolean;
   /** Stop after this many steps in total (default: the config's totalSteps). */
   steps?: number;
+  /**
+   * Stop once this many minutes have gone into training steps, counted over
+   * every session of the run (validation and checkpoints not included): the
+   * equal wall-clock budget recipe comparisons are run at.
+   */
+  budgetMinutes?: number;
+  /** Validate every this many minutes of training time as well as every validateEvery steps. */
+  validateEveryMinutes?: number;
   seed?: number;
   logEvery?: number;
   checkpointEvery?: number;
@@ -55,7 +63,11 @@ export interface TrainOptions {
 
 export interface TrainSummary {
   step: number;
-  stoppedBy: 'steps' | 'signal';
+  stoppedBy: 'steps' | 'budget' | 'signal';
+  /** Seconds spent in training steps, over every session of the run. */
+  trainSeconds: number;
+  /** Audio seconds the generator has trained on, over every session of the run. */
+  audioSecondsSeen: number;
   audioSecondsPerSecond: number;
   badFiles: number;
 }
@@ -139,13 +151,22 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     discriminators: { parameters: discriminators.parameters, optimizer: gan.discriminatorOptimizer },
   };
   let step = 0;
+  // Carried across sessions in the checkpoint, so a budget and the curves' time axis span the whole run.
+  let trainSeconds = 0;
+  let audioSecondsSeen = 0;
   if (options.resume) {
     const checkpoint = await latestCheckpoint(options.out);
     if (checkpoint !== null) {
-      step = (await loadCheckpoint(checkpoint, groups)).step;
-      log(`resumed ${options.out} at step ${step}`);
+      const state = await loadCheckpoint(checkpoint, groups);
+      step = state.step;
+      trainSeconds = typeof state['trainSeconds'] === 'number' ? state['trainSeconds'] : 0;
+      audioSecondsSeen = typeof state['audioSecondsSeen'] === 'number' ? state['audioSecondsSeen'] : 0;
+      log(`resumed ${options.out} at step ${step} (${(trainSeconds / 60).toFixed(1)} minutes trained)`);
     }
   }
+  const budgetSeconds = options.budgetMinutes === undefined ? Infinity : options.budgetMinutes * 60;
+  const validateEverySeconds = options.validateEveryMinutes === undefined ? Infinity : options.validateEveryMinutes * 60;
+  let nextTimedValidation = (Math.floor(trainSeconds / validateEverySeconds) + 1) * validateEverySeconds;
 
   const hop = hopLength(config);
   const cropSamples = Math.max(hop, Math.round((config.training.cropSeconds * config.sampleRate) / hop) * hop);
@@ -175,7 +196,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     : null;
   bar?.start(totalSteps, step, { audio_s_per_s: '-', loss: '-' });
   const save = async () => {
-    await saveCheckpoint(options.out, groups, { step, seed, dataPosition: step, config: config.name });
+    await saveCheckpoint(options.out, groups, { step, seed, dataPosition: step, config: config.name, trainSeconds, audioSecondsSeen });
   };
 
   const started = Date.now();
@@ -183,9 +204,13 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   let windowStart = Date.now();
   let windowAudio = 0;
   let stoppedBy: TrainSummary['stoppedBy'] = 'steps';
+  // Training time runs from the end of one step's bookkeeping to the end of the next step,
+  // so waiting for the loader counts and validation and checkpoints do not.
+  let stepClock = performance.now();
   try {
+    if (trainSeconds >= budgetSeconds) stoppedBy = 'budget';
     for await (const batch of loader) {
-      if (step >= totalSteps) break;
+      if (step >= totalSteps || trainSeconds >= budgetSeconds) break;
       const audio = tf.tensor3d(batch.audio, [batch.batchSize, 1, batch.cropSamples]);
       let metrics: StepMetrics;
       try {
@@ -193,9 +218,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       } finally {
         audio.dispose();
       }
+      trainSeconds += (performance.now() - stepClock) / 1000;
       step = metrics.step;
       const seconds = (batch.batchSize * batch.cropSamples) / config.sampleRate;
       audioSeconds += seconds;
+      audioSecondsSeen += seconds;
       windowAudio += seconds;
       usage.update(metrics.codes);
       if (!metrics.applied) log(`step ${step}: gradients were not finite; the step was skipped`);
@@ -215,6 +242,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
           utilization: codeUsage.utilization,
           perplexity: codeUsage.perplexity,
           audio_s_per_s: windowAudio / elapsed,
+          train_seconds: trainSeconds,
+          audio_seconds_seen: audioSecondsSeen,
           bad_files: loader.stats.badFiles,
         };
         await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify(record) + '\n');
@@ -225,18 +254,23 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       } else {
         bar?.update(step);
       }
-      if (clips.length > 0 && step % validateEvery === 0) {
+      const budgetSpent = trainSeconds >= budgetSeconds;
+      const timedValidation = trainSeconds >= nextTimedValidation;
+      if (timedValidation) nextTimedValidation = (Math.floor(trainSeconds / validateEverySeconds) + 1) * validateEverySeconds;
+      if (clips.length > 0 && (step % validateEvery === 0 || timedValidation || budgetSpent)) {
         const result = await validate(model, clips, join(options.out, 'validation', `step-${String(step).padStart(8, '0')}`));
-        await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify({ type: 'validation', step, stoi: result.stoi, mel_distance: result.melDistance }) + '\n');
+        const record = { type: 'validation', step, stoi: result.stoi, mel_distance: result.melDistance, train_seconds: trainSeconds, audio_seconds_seen: audioSecondsSeen };
+        await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify(record) + '\n');
         await writeTrainingCurve(options.out, `${config.name}: ${options.out}`);
       }
-      if (stopRequested) {
-        stoppedBy = 'signal';
+      if (stopRequested || budgetSpent) {
+        stoppedBy = stopRequested ? 'signal' : 'budget';
         await save();
         break;
       }
       if (step % checkpointEvery === 0 || step >= totalSteps) await save();
       if (step >= totalSteps) break;
+      stepClock = performance.now();
     }
   } finally {
     bar?.stop();
@@ -247,6 +281,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   const summary: TrainSummary = {
     step,
     stoppedBy,
+    trainSeconds,
+    audioSecondsSeen,
     audioSecondsPerSecond: audioSeconds / ((Date.now() - started) / 1000),
     badFiles: loader.stats.badFiles,
   };

@@ -79,7 +79,9 @@ describe('codec generator', function () {
 
   it('refuses configs that break a rule the schema cannot say', () => {
     const config = tinyConfig(true);
-    expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, nFft: 20 } }, 'c.json')).to.throw(/c\.json: decoder\.nFft must be even and at least the hop \(40\)/);
+    expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, nFft: 20 } }, 'c.json')).to.throw(/c\.json: decoder\.nFft must be even and at least the head's hop \(40\)/);
+    expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, nFft: 8, upsample: 4 } }, 'c.json')).to.throw(/c\.json: decoder\.nFft must be even and at least the head's hop \(10\)/);
+    expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, upsample: 3 } }, 'c.json')).to.throw(/c\.json: decoder\.upsample \(3\) must divide the hop \(40\)/);
     expect(() => parseCodecConfig({ ...config, latentDim: 0 }, 'c.json')).to.throw(/c\.json: latentDim must be >= 1/);
     expect(() => parseCodecConfig({ ...config, extra: 1 }, 'c.json')).to.throw(/must NOT have additional properties/);
   });
@@ -206,6 +208,13 @@ describe('codec generator ONNX export', function () {
       const encoder = new SeanetEncoder(store.scope('encoder'), config.encoder, config.latentDim, causal);
       const vocos = new VocosDecoder(store.scope('vocos'), { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 }, 40, 8, causal);
       const seanet = new SeanetDecoder(store.scope('seanet'), { type: 'seanet', channels: 4, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 }, config.encoder.strides, 8, causal);
+      const upsampled = new VocosDecoder(
+        store.scope('vocos_upsampled'),
+        { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 40, upsample: 4, upsampledLayers: 1 },
+        40,
+        8,
+        causal,
+      );
       perturb(store);
       const audio = tf.tensor3d(randomArray(mulberry32(12), 2 * 800), [2, 1, 800]).mul(0.5) as tf.Tensor3D;
       const graph = (name: string, emitBody: (g: InstanceType<typeof OnnxGraphBuilder>, input: string) => string, channels: number) => {
@@ -219,12 +228,13 @@ describe('codec generator ONNX export', function () {
       const latents = encoder.apply(audio);
       const onnxLatents = await runOnnx(graph('encoder', (g, x) => encoder.exportOnnx(g, x), 1), audio);
       expect(maxAbsDifference(onnxLatents, latents.dataSync())).to.be.below(1e-4);
-      for (const [name, decoder] of [['vocos', vocos], ['seanet', seanet]] as const) {
+      for (const [name, decoder] of [['vocos', vocos], ['vocos upsampled 4x', upsampled], ['seanet', seanet]] as const) {
         const expected = decoder.apply(latents).dataSync();
         const got = await runOnnx(graph(name, (g, x) => decoder.exportOnnx(g, x), 8), latents);
         expect(maxAbsDifference(got, expected), name).to.be.below(1e-4);
       }
       vocos.dispose();
+      upsampled.dispose();
       store.dispose();
     });
   }

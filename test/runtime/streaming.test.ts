@@ -25,7 +25,9 @@ import {
 } from '../../src/runtime/streaming/index.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
-async function tinyConfig(decoder: 'vocos' | 'seanet', lstmLayers: number): Promise<CodecConfig> {
+type DecoderKind = 'vocos' | 'vocos-upsampled' | 'seanet';
+
+async function tinyConfig(decoder: DecoderKind, lstmLayers: number): Promise<CodecConfig> {
   const preset = await loadCodecConfig('speech-16k-0.9kbps');
   return {
     ...preset,
@@ -33,10 +35,12 @@ async function tinyConfig(decoder: 'vocos' | 'seanet', lstmLayers: number): Prom
     latentDim: 8,
     encoder: { ...preset.encoder, channels: 4, lstmLayers, latentNorm: lstmLayers > 0 ? 'layer' : preset.encoder.latentNorm },
     quantizer: { ...preset.quantizer, codebookSize: 64 },
-    decoder:
-      decoder === 'vocos'
-        ? { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 1280 }
-        : { type: 'seanet', channels: 2, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 },
+    decoder: {
+      vocos: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 1280 },
+      // Four spectra a token, an inverse STFT at hop 80.
+      'vocos-upsampled': { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 320, upsample: 4, upsampledLayers: 1 },
+      seanet: { type: 'seanet', channels: 2, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 },
+    }[decoder] as CodecConfig['decoder'],
   };
 }
 
@@ -120,7 +124,7 @@ interface Fixture {
   decoded: Float32Array;
 }
 
-async function fixture(decoderType: 'vocos' | 'seanet', lstmLayers: number, seed: number): Promise<Fixture> {
+async function fixture(decoderType: DecoderKind, lstmLayers: number, seed: number): Promise<Fixture> {
   const config = await tinyConfig(decoderType, lstmLayers);
   const model = new CodecModel(config, seed);
   perturb(model, seed + 1);
@@ -144,7 +148,7 @@ async function fixture(decoderType: 'vocos' | 'seanet', lstmLayers: number, seed
 
 describe('streaming encode/decode', function () {
   this.timeout(120_000);
-  const variants = [['vocos', 0, 10], ['seanet', 1, 20]] as const;
+  const variants = [['vocos', 0, 10], ['vocos-upsampled', 0, 30], ['seanet', 1, 20]] as const;
   const fixtures: Fixture[] = [];
   before(async () => {
     await initEngine({ backend: 'wasm+onnxruntime' });
