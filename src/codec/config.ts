@@ -17,6 +17,8 @@ import { describeFsError, packageRoot } from '../files.js';
 export type LatentNorm = 'none' | 'layer' | 'batch' | 'whiten';
 
 export interface SeanetEncoderConfig {
+  /** Absent in older configs, which all mean this encoder. */
+  type?: 'seanet';
   /** Channels after the input convolution; doubled by every downsampling block. */
   channels: number;
   /** Downsampling factors, first block first; their product is the hop. */
@@ -45,6 +47,28 @@ export interface SeanetEncoderConfig {
    */
   latentNorm: LatentNorm;
 }
+
+/**
+ * An encoder that works on STFT frames at the token rate (src/codec/stft-encoder.ts):
+ * log magnitudes of a causal analysis window ending on each token's last
+ * sample, then ConvNeXt blocks. Nothing runs at the sample rate.
+ */
+export interface StftEncoderConfig {
+  type: 'stft';
+  /** Samples per token. */
+  hop: number;
+  /** Analysis window and FFT size (a Hann window), at least the hop. */
+  nFft: number;
+  /** Width of the ConvNeXt blocks. */
+  dim: number;
+  intermediateDim: number;
+  layers: number;
+  /** Depthwise kernel of each block, in tokens. */
+  kernelSize: number;
+  latentNorm: LatentNorm;
+}
+
+export type EncoderConfig = SeanetEncoderConfig | StftEncoderConfig;
 
 export interface SeanetDecoderConfig {
   type: 'seanet';
@@ -130,7 +154,7 @@ export interface CodecConfig {
   causal: boolean;
   /** Dimension d of the latents the quantizer sees. */
   latentDim: number;
-  encoder: SeanetEncoderConfig;
+  encoder: EncoderConfig;
   quantizer: QuantizerConfig;
   decoder: DecoderConfig;
   training: TrainingConfig;
@@ -170,6 +194,41 @@ const vocosDecoderSchema: JSONSchemaType<VocosDecoderConfig> = {
   },
 };
 
+const latentNormSchema = { type: 'string', enum: ['none', 'layer', 'batch', 'whiten'] } as const;
+
+const seanetEncoderSchema: JSONSchemaType<SeanetEncoderConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['channels', 'strides', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers', 'latentNorm'],
+  properties: {
+    type: { type: 'string', enum: ['seanet'], nullable: true },
+    latentNorm: latentNormSchema,
+    channels: positiveInt,
+    strides: intList,
+    dilations: intList,
+    kernelSize: positiveInt,
+    residualKernelSize: positiveInt,
+    compress: positiveInt,
+    lstmLayers: { type: 'integer', minimum: 0 },
+  },
+};
+
+const stftEncoderSchema: JSONSchemaType<StftEncoderConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'hop', 'nFft', 'dim', 'intermediateDim', 'layers', 'kernelSize', 'latentNorm'],
+  properties: {
+    type: { type: 'string', const: 'stft' },
+    hop: positiveInt,
+    nFft: positiveInt,
+    dim: positiveInt,
+    intermediateDim: positiveInt,
+    layers: positiveInt,
+    kernelSize: positiveInt,
+    latentNorm: latentNormSchema,
+  },
+};
+
 const weight = { type: 'number', minimum: 0 } as const;
 
 export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
@@ -184,19 +243,8 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
     latentDim: { type: 'integer', minimum: 1, maximum: 512 },
     encoder: {
       type: 'object',
-      additionalProperties: false,
-      required: ['channels', 'strides', 'dilations', 'kernelSize', 'residualKernelSize', 'compress', 'lstmLayers', 'latentNorm'],
-      properties: {
-        latentNorm: { type: 'string', enum: ['none', 'layer', 'batch', 'whiten'] },
-        channels: positiveInt,
-        strides: intList,
-        dilations: intList,
-        kernelSize: positiveInt,
-        residualKernelSize: positiveInt,
-        compress: positiveInt,
-        lstmLayers: { type: 'integer', minimum: 0 },
-      },
-    },
+      oneOf: [seanetEncoderSchema, stftEncoderSchema],
+    } as unknown as JSONSchemaType<EncoderConfig>,
     quantizer: {
       type: 'object',
       additionalProperties: false,
@@ -281,13 +329,20 @@ export function parseCodecConfig(value: unknown, source: string): CodecConfig {
   }
   if (config.quantizer.normalized && !config.quantizer.method.startsWith('simvq')) throw fail('quantizer.normalized applies to SimVQ only');
   if (config.training.warmupSteps >= config.training.totalSteps) throw fail('training.warmupSteps must be below training.totalSteps');
-  if (config.encoder.channels % config.encoder.compress !== 0) throw fail('encoder.channels must be divisible by encoder.compress');
+  const { encoder } = config;
+  if (encoder.type === 'stft') {
+    if (encoder.nFft % 2 !== 0 || encoder.nFft < encoder.hop) throw fail(`encoder.nFft must be even and at least encoder.hop (${encoder.hop}), got ${encoder.nFft}`);
+    if (config.decoder.type === 'seanet') throw fail('a SEANet decoder mirrors the strides of a SEANet encoder; with the STFT encoder use the Vocos decoder');
+  } else if (encoder.channels % encoder.compress !== 0) {
+    throw fail('encoder.channels must be divisible by encoder.compress');
+  }
   return config;
 }
 
-/** Samples per token: the product of the encoder's strides. */
+/** Samples per token: the STFT encoder's hop, or the product of the SEANet encoder's strides. */
 export function hopLength(config: CodecConfig): number {
-  return config.encoder.strides.reduce((a, b) => a * b, 1);
+  const { encoder } = config;
+  return encoder.type === 'stft' ? encoder.hop : encoder.strides.reduce((a, b) => a * b, 1);
 }
 
 /** Tokens per second. */

@@ -14,8 +14,9 @@ import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { SimVQ, VectorQuantizer } from '../quantizers/index.js';
 import { ParameterStore } from '../nn/parameters.js';
 import type { StreamStates } from '../nn/streaming.js';
-import { hopLength, type CodecConfig, type QuantizerConfig } from './config.js';
+import { hopLength, type CodecConfig, type QuantizerConfig, type SeanetEncoderConfig } from './config.js';
 import { SeanetDecoder, SeanetEncoder } from './seanet.js';
+import { StftEncoder } from './stft-encoder.js';
 import { VocosDecoder } from './vocos.js';
 
 /** What the codec needs from a quantizer (src/quantizers implements it). */
@@ -69,7 +70,7 @@ export class CodecModel {
   /** Every trainable parameter of encoder, quantizer and decoder, by stable name. */
   readonly parameters: ParameterStore;
   readonly quantizer: BottleneckQuantizer;
-  private readonly encoder: SeanetEncoder;
+  private readonly encoder: SeanetEncoder | StftEncoder;
   private readonly decoder: SeanetDecoder | VocosDecoder;
 
   /**
@@ -81,7 +82,11 @@ export class CodecModel {
     this.hop = hopLength(config);
     this.parameters = new ParameterStore(seed);
     const root = this.parameters.scope();
-    this.encoder = new SeanetEncoder(root.child('encoder'), config.encoder, config.latentDim, config.causal);
+    const encoderScope = root.child('encoder');
+    this.encoder =
+      config.encoder.type === 'stft'
+        ? new StftEncoder(encoderScope, config.encoder, config.latentDim, config.causal)
+        : new SeanetEncoder(encoderScope, config.encoder, config.latentDim, config.causal);
     this.quantizer = makeQuantizer(config);
     if (this.quantizer.dim !== config.latentDim) {
       throw new Error(`quantizer dimension ${this.quantizer.dim} differs from latentDim ${config.latentDim}`);
@@ -91,7 +96,7 @@ export class CodecModel {
     this.decoder =
       config.decoder.type === 'vocos'
         ? new VocosDecoder(decoderScope, config.decoder, this.hop, config.latentDim, config.causal)
-        : new SeanetDecoder(decoderScope, config.decoder, config.encoder.strides, config.latentDim, config.causal);
+        : new SeanetDecoder(decoderScope, config.decoder, (config.encoder as SeanetEncoderConfig).strides, config.latentDim, config.causal);
   }
 
   private checkAudio(audio: tf.Tensor3D): void {
@@ -180,6 +185,7 @@ export class CodecModel {
 
   dispose(): void {
     if (this.decoder instanceof VocosDecoder) this.decoder.dispose();
+    if (this.encoder instanceof StftEncoder) this.encoder.dispose();
     this.quantizer.dispose();
     this.parameters.dispose();
   }

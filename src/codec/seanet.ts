@@ -17,7 +17,22 @@ import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { BatchChannelNorm, BatchWhitening, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
 import type { ParameterScope } from '../nn/parameters.js';
 import type { StreamStates } from '../nn/streaming.js';
-import type { SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
+import type { LatentNorm, SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
+
+/** The normalisation before the quantizer that `kind` names (see SeanetEncoderConfig.latentNorm). */
+export function createLatentNorm(scope: ParameterScope, kind: LatentNorm, latentDim: number): ChannelLayerNorm | BatchChannelNorm | BatchWhitening | null {
+  // No learned scale: with one, the quantizer loss shrinks the latents back to where the search collapses.
+  switch (kind) {
+    case 'none':
+      return null;
+    case 'layer':
+      return new ChannelLayerNorm(scope, latentDim, { affine: false });
+    case 'batch':
+      return new BatchChannelNorm(scope, latentDim);
+    case 'whiten':
+      return new BatchWhitening(scope, latentDim);
+  }
+}
 
 class ResidualUnit {
   private readonly dilated: Conv1dLayer;
@@ -68,15 +83,7 @@ export class SeanetEncoder {
     });
     this.lstm = config.lstmLayers > 0 ? new Lstm(scope.child('lstm'), channels, config.lstmLayers) : null;
     this.output = new Conv1dLayer(scope.child('output'), { inChannels: channels, outChannels: latentDim, kernelSize: config.kernelSize, causal });
-    // No learned scale: with one, the quantizer loss shrinks the latents back to where the search collapses.
-    const normScope = scope.child('latent_norm');
-    const norms = {
-      none: () => null,
-      layer: () => new ChannelLayerNorm(normScope, latentDim, { affine: false }),
-      batch: () => new BatchChannelNorm(normScope, latentDim),
-      whiten: () => new BatchWhitening(normScope, latentDim),
-    };
-    this.latentNorm = norms[config.latentNorm]();
+    this.latentNorm = createLatentNorm(scope.child('latent_norm'), config.latentNorm, latentDim);
   }
 
   /** `training` only matters with latentNorm 'batch': batch statistics, and the running ones move. */

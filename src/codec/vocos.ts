@@ -35,7 +35,18 @@ export const ENVELOPE_FLOOR = 0.1;
 /** Magnitudes are exp of the prediction, capped as in Vocos so early training cannot overflow. */
 const MAX_MAGNITUDE = 100;
 
-class ConvNeXtBlock {
+export interface ConvNeXtBlockOptions {
+  dim: number;
+  /** Hidden width of the pointwise MLP. */
+  intermediateDim: number;
+  /** Depthwise kernel. */
+  kernelSize: number;
+  /** Blocks in the stack: the layer scale starts at 1/blocks. */
+  blocks: number;
+}
+
+/** A ConvNeXt block on [B, dim, F]; also the STFT encoder's (./stft-encoder.ts). */
+export class ConvNeXtBlock {
   private readonly depthwise: DepthwiseConv1dLayer;
   private readonly norm: ChannelLayerNorm;
   private readonly up: Conv1dLayer;
@@ -43,9 +54,9 @@ class ConvNeXtBlock {
   private readonly layerScale: tf.Variable;
   private readonly dim: number;
 
-  constructor(scope: ParameterScope, config: VocosDecoderConfig, causal: boolean) {
+  constructor(scope: ParameterScope, config: ConvNeXtBlockOptions, causal: boolean) {
     this.dim = config.dim;
-    const blocks = config.layers + (config.upsampledLayers ?? 0);
+    const blocks = config.blocks;
     this.depthwise = new DepthwiseConv1dLayer(scope.child('dwconv'), { channels: config.dim, kernelSize: config.kernelSize, causal });
     this.norm = new ChannelLayerNorm(scope.child('norm'), config.dim);
     const pointwise = { kernelSize: 1, causal, weightNorm: false };
@@ -234,13 +245,14 @@ export class VocosDecoder {
     this.dim = config.dim;
     this.embed = new Conv1dLayer(scope.child('embed'), { inChannels: latentDim, outChannels: config.dim, kernelSize: 7, causal, weightNorm: false });
     this.norm = new ChannelLayerNorm(scope.child('norm'), config.dim);
-    this.blocks = Array.from({ length: config.layers }, (_, i) => new ConvNeXtBlock(scope.child('blocks').child(i), config, causal));
+    const blockOptions = { ...config, blocks: config.layers + (config.upsampledLayers ?? 0) };
+    this.blocks = Array.from({ length: config.layers }, (_, i) => new ConvNeXtBlock(scope.child('blocks').child(i), blockOptions, causal));
     const upsample = config.upsample ?? 1;
     this.upsampler =
       upsample > 1
         ? new ConvTranspose1dLayer(scope.child('upsample'), { inChannels: config.dim, outChannels: config.dim, kernelSize: 2 * upsample, stride: upsample, causal, weightNorm: false })
         : null;
-    this.upsampledBlocks = Array.from({ length: config.upsampledLayers ?? 0 }, (_, i) => new ConvNeXtBlock(scope.child('upsampled_blocks').child(i), config, causal));
+    this.upsampledBlocks = Array.from({ length: config.upsampledLayers ?? 0 }, (_, i) => new ConvNeXtBlock(scope.child('upsampled_blocks').child(i), blockOptions, causal));
     this.finalNorm = new ChannelLayerNorm(scope.child('final_norm'), config.dim);
     this.head = new Conv1dLayer(scope.child('head'), { inChannels: config.dim, outChannels: 2 * this.bins, kernelSize: 1, causal, weightNorm: false });
     this.istft = new InverseStft(config.nFft, hop / upsample, causal);

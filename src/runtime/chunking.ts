@@ -18,12 +18,15 @@
 import { hopLength, type CodecConfig } from '../codec/config.js';
 
 /**
- * Samples the causal SEANet encoder's frame depends on (src/codec/seanet.ts:
+ * Samples a causal encoder's frame depends on (SEANet, src/codec/seanet.ts:
  * input conv, residual units and a kernel-2s down-sampling conv per stride,
- * output conv), or Infinity when an LSTM carries the whole past.
+ * output conv; or the STFT encoder's window and blocks), or Infinity when an
+ * LSTM carries the whole past.
  */
 export function encoderReceptiveField(config: CodecConfig): number {
   const { encoder } = config;
+  // The STFT encoder: one analysis window, then each block's depthwise kernel over whole frames.
+  if (encoder.type === 'stft') return encoder.nFft + encoder.layers * (encoder.kernelSize - 1) * encoder.hop;
   if (encoder.lstmLayers > 0) return Infinity;
   let field = 1;
   let rate = 1; // input samples per step at the current layer

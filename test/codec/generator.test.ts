@@ -5,15 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { bitrate, hopLength, loadCodecConfig, parseCodecConfig, presetNames, type CodecConfig } from '../../src/codec/config.js';
+import { bitrate, hopLength, loadCodecConfig, parseCodecConfig, presetNames, type CodecConfig, type SeanetEncoderConfig } from '../../src/codec/config.js';
 import { SeanetDecoder, SeanetEncoder } from '../../src/codec/seanet.js';
+import { StftEncoder } from '../../src/codec/stft-encoder.js';
 import { InverseStft, VocosDecoder } from '../../src/codec/vocos.js';
 import { initEngine } from '../../src/engine/index.js';
 import { ParameterStore } from '../../src/nn/parameters.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
 /** A small config for fast tests: hop 8·... = 40, few channels. */
-function tinyConfig(causal: boolean): CodecConfig {
+function tinyConfig(causal: boolean): CodecConfig & { encoder: SeanetEncoderConfig } {
   return {
     name: 'tiny',
     description: 'test',
@@ -82,6 +83,9 @@ describe('codec generator', function () {
     expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, nFft: 20 } }, 'c.json')).to.throw(/c\.json: decoder\.nFft must be even and at least the head's hop \(40\)/);
     expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, nFft: 8, upsample: 4 } }, 'c.json')).to.throw(/c\.json: decoder\.nFft must be even and at least the head's hop \(10\)/);
     expect(() => parseCodecConfig({ ...config, decoder: { ...config.decoder, upsample: 3 } }, 'c.json')).to.throw(/c\.json: decoder\.upsample \(3\) must divide the hop \(40\)/);
+    const stftEncoder = { type: 'stft', hop: 40, nFft: 30, dim: 16, intermediateDim: 32, layers: 2, kernelSize: 3, latentNorm: 'layer' };
+    expect(() => parseCodecConfig({ ...config, encoder: stftEncoder }, 'c.json')).to.throw(/c\.json: encoder\.nFft must be even and at least encoder\.hop \(40\), got 30/);
+    expect(hopLength(parseCodecConfig({ ...config, encoder: { ...stftEncoder, nFft: 80 } }, 'c.json'))).to.equal(40);
     expect(() => parseCodecConfig({ ...config, latentDim: 0 }, 'c.json')).to.throw(/c\.json: latentDim must be >= 1/);
     expect(() => parseCodecConfig({ ...config, extra: 1 }, 'c.json')).to.throw(/must NOT have additional properties/);
   });
@@ -228,6 +232,14 @@ describe('codec generator ONNX export', function () {
       const latents = encoder.apply(audio);
       const onnxLatents = await runOnnx(graph('encoder', (g, x) => encoder.exportOnnx(g, x), 1), audio);
       expect(maxAbsDifference(onnxLatents, latents.dataSync())).to.be.below(1e-4);
+      const stft = new StftEncoder(store.scope('stft'), { type: 'stft', hop: 40, nFft: 80, dim: 16, intermediateDim: 32, layers: 2, kernelSize: 3, latentNorm }, 8, causal);
+      perturb(store);
+      stft.apply(audio, { training: true }).dispose();
+      const stftLatents = stft.apply(audio);
+      expect(stftLatents.shape).to.deep.equal([2, 8, 20]);
+      const onnxStftLatents = await runOnnx(graph('stft_encoder', (g, x) => stft.exportOnnx(g, x), 1), audio);
+      expect(maxAbsDifference(onnxStftLatents, stftLatents.dataSync()), 'stft encoder').to.be.below(1e-4);
+      stft.dispose();
       for (const [name, decoder] of [['vocos', vocos], ['vocos upsampled 4x', upsampled], ['seanet', seanet]] as const) {
         const expected = decoder.apply(latents).dataSync();
         const got = await runOnnx(graph(name, (g, x) => decoder.exportOnnx(g, x), 8), latents);

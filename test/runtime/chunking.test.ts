@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { loadCodecConfig, type CodecConfig } from '../../src/codec/config.js';
+import { loadCodecConfig, type CodecConfig, type SeanetEncoderConfig, type StftEncoderConfig } from '../../src/codec/config.js';
 import { SeanetEncoder } from '../../src/codec/seanet.js';
+import { StftEncoder } from '../../src/codec/stft-encoder.js';
 import { VocosDecoder } from '../../src/codec/vocos.js';
 import { initEngine } from '../../src/engine/index.js';
 import { ParameterStore } from '../../src/nn/parameters.js';
@@ -57,9 +58,33 @@ describe('runtime: chunking', function () {
     expect(decoderContextFrames(tinyRuntimeConfig({ causal: false }))).to.equal(null);
   });
 
+  it('the STFT encoder: windows with the computed context give the whole-input latents; one frame less does not', () => {
+    const config: CodecConfig = {
+      ...tinyRuntimeConfig(),
+      encoder: { type: 'stft', hop: 40, nFft: 120, dim: 16, intermediateDim: 32, layers: 2, kernelSize: 3, latentNorm: 'whiten' },
+    };
+    // The window reaches back 120 samples (2 frames before its own), each block 2 frames more.
+    expect(encoderReceptiveField(config)).to.equal(120 + 2 * 2 * 40);
+    const context = encoderContextFrames(config)!;
+    expect(context).to.equal(6);
+    const store = new ParameterStore(5);
+    const encoder = new StftEncoder(store.scope('encoder'), config.encoder as StftEncoderConfig, config.latentDim, true);
+    perturb(store, 21);
+    const hop = 40;
+    const frames = 60;
+    const audio = randomArray(mulberry32(8), frames * hop).map((v) => v - 0.5);
+    const latents = (input: Float32Array, n: number) =>
+      tf.tidy(() => tf.transpose(encoder.apply(tf.tensor3d(input, [1, 1, n * hop])).squeeze([0]) as tf.Tensor2D).dataSync() as Float32Array);
+    const whole = latents(audio, frames);
+    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context), whole)).to.be.below(1e-4);
+    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context - 1), whole)).to.be.above(1e-3);
+    encoder.dispose();
+    store.dispose();
+  });
+
   function tinyParts(config: CodecConfig) {
     const store = new ParameterStore(5);
-    const encoder = new SeanetEncoder(store.scope('encoder'), config.encoder, config.latentDim, true);
+    const encoder = new SeanetEncoder(store.scope('encoder'), config.encoder as SeanetEncoderConfig, config.latentDim, true);
     const decoder = new VocosDecoder(store.scope('decoder'), config.decoder as Extract<CodecConfig['decoder'], { type: 'vocos' }>, 40, config.latentDim, true);
     perturb(store, 21);
     return { store, encoder, decoder };

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { readWav } from '../../src/audio/index.js';
-import { loadCodecConfig, type CodecConfig } from '../../src/codec/config.js';
+import { loadCodecConfig, type CodecConfig, type SeanetEncoderConfig } from '../../src/codec/config.js';
 import { CodecModel } from '../../src/codec/model.js';
 import { initEngine } from '../../src/engine/index.js';
 import { InputError } from '../../src/errors.js';
@@ -25,7 +25,8 @@ import {
 } from '../../src/runtime/streaming/index.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
-type DecoderKind = 'vocos' | 'vocos-upsampled' | 'seanet';
+/** The decoder, or 'stft-encoder' for the STFT encoder with the plain Vocos decoder. */
+type DecoderKind = 'vocos' | 'vocos-upsampled' | 'seanet' | 'stft-encoder';
 
 async function tinyConfig(decoder: DecoderKind, lstmLayers: number): Promise<CodecConfig> {
   const preset = await loadCodecConfig('speech-16k-0.9kbps');
@@ -33,10 +34,14 @@ async function tinyConfig(decoder: DecoderKind, lstmLayers: number): Promise<Cod
     ...preset,
     name: `tiny-stream-${decoder}`,
     latentDim: 8,
-    encoder: { ...preset.encoder, channels: 4, lstmLayers, latentNorm: lstmLayers > 0 ? 'layer' : preset.encoder.latentNorm },
+    encoder:
+      decoder === 'stft-encoder'
+        ? { type: 'stft', hop: 320, nFft: 640, dim: 16, intermediateDim: 32, layers: 2, kernelSize: 3, latentNorm: preset.encoder.latentNorm }
+        : { ...(preset.encoder as SeanetEncoderConfig), channels: 4, lstmLayers, latentNorm: lstmLayers > 0 ? 'layer' : preset.encoder.latentNorm },
     quantizer: { ...preset.quantizer, codebookSize: 64 },
     decoder: {
       vocos: { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 1280 },
+      'stft-encoder': { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 1280 },
       // Four spectra a token, an inverse STFT at hop 80.
       'vocos-upsampled': { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 320, upsample: 4, upsampledLayers: 1 },
       seanet: { type: 'seanet', channels: 2, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 },
@@ -148,7 +153,7 @@ async function fixture(decoderType: DecoderKind, lstmLayers: number, seed: numbe
 
 describe('streaming encode/decode', function () {
   this.timeout(120_000);
-  const variants = [['vocos', 0, 10], ['vocos-upsampled', 0, 30], ['seanet', 1, 20]] as const;
+  const variants = [['vocos', 0, 10], ['vocos-upsampled', 0, 30], ['stft-encoder', 0, 43], ['seanet', 1, 20]] as const;
   const fixtures: Fixture[] = [];
   before(async () => {
     await initEngine({ backend: 'wasm+onnxruntime' });
