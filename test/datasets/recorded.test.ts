@@ -148,19 +148,20 @@ describe('corpus recorded: building', function () {
 
   /** A game tree in the real layout: Ogg Vorbis made by sox, one dialog script. */
   function writeGameTree(root: string): void {
-    const ogg = (level: string, name: string, synth: string[]): void => {
+    const ogg = (level: string, name: string, effects: string[]): void => {
       const directory = join(root, 'sound', level, 'cs');
       mkdirSync(directory, { recursive: true });
-      const result = spawnSync('sox', ['-n', '-r', '22050', '-c', '1', join(directory, `${name}.ogg`), 'synth', ...synth], { encoding: 'utf8' });
+      const result = spawnSync('sox', ['-n', '-r', '22050', '-c', '1', join(directory, `${name}.ogg`), ...effects], { encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`sox: ${result.stderr}`);
     };
-    ogg('airplane', 'let-m-divna', ['1.0', 'sine', '220', 'vol', '0.3']);
-    ogg('airplane', 'let-v-oko', ['1.5', 'square', '150', 'gain', '3']); // clipped at full scale: resampled, it overshoots
-    ogg('airplane', 'let-m-ach', ['0.3', 'sine', '300', 'vol', '0.3']); // under 0.5 s
-    ogg('cabin1', 'k1-pap-kruci', ['0.8', 'sine', '500', 'vol', '0.3']);
+    ogg('airplane', 'let-m-divna', ['synth', '1.0', 'sine', '220', 'vol', '0.3']);
+    ogg('airplane', 'let-v-oko', ['synth', '1.5', 'square', '150', 'gain', '3']); // clipped at full scale: resampled, it overshoots
+    ogg('airplane', 'let-m-ach', ['synth', '0.3', 'sine', '300', 'vol', '0.3']); // under 0.5 s
+    ogg('airplane', 'let-v-prazdny', ['trim', '0', '0']); // no samples at all, like two of the Dutch files
+    ogg('cabin1', 'k1-pap-kruci', ['synth', '0.8', 'sine', '500', 'vol', '0.3']);
     mkdirSync(join(root, 'sound', 'cabin2', 'cs'), { recursive: true });
     copyFileSync(join(root, 'sound', 'cabin1', 'cs', 'k1-pap-kruci.ogg'), join(root, 'sound', 'cabin2', 'cs', 'k1-pap-kruci.ogg'));
-    ogg('keys', 'init-0-0', ['0.9', 'sine', '260', 'vol', '0.3']);
+    ogg('keys', 'init-0-0', ['synth', '0.9', 'sine', '260', 'vol', '0.3']);
     mkdirSync(join(root, 'script', 'keys'), { recursive: true });
     writeFileSync(join(root, 'script', 'keys', 'dialogs_cs.lua'), 'dialogId("init-0-0", "font_small", "Where are we?")\ndialogStr("Kde to jsme?")\n');
     mkdirSync(join(root, 'script', 'airplane'), { recursive: true });
@@ -176,7 +177,7 @@ describe('corpus recorded: building', function () {
     const options = { out, languages: ['cs'], jobs: 2, sampleRate: 16000, install: false, log: quietLog, gameRoot };
 
     const first: RecordedReport = await buildRecordedSpeech(options);
-    expect(first).to.include({ utterances: 4, converted: 4, too_short: 1, duplicates: 1, normalized: 1, failed: 0, speakers: 3, sample_rate: 16000 });
+    expect(first).to.include({ utterances: 4, converted: 4, too_short: 2, duplicates: 1, normalized: 1, failed: 0, speakers: 3, sample_rate: 16000 });
     const dataset = await loadDataset(`libritts:${out}?subset=${RECORDED_SUBSET}`);
     expect(dataset.utterances.map((u) => u.id).sort()).to.deep.equal(
       [
@@ -209,7 +210,7 @@ describe('corpus recorded: building', function () {
     expect(readdirSync(out).filter((name) => name.startsWith('.'))).to.deep.equal([]);
 
     const again = await buildRecordedSpeech(options);
-    expect(again).to.include({ utterances: 4, converted: 0, too_short: 1, duplicates: 1, speakers: 3 });
+    expect(again).to.include({ utterances: 4, converted: 0, too_short: 2, duplicates: 1, speakers: 3 });
     const onlyKeys = await buildRecordedSpeech({ ...options, levels: ['keys'] });
     expect(onlyKeys).to.include({ utterances: 4, converted: 0, duplicates: 0 });
     try {

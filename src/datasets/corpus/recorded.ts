@@ -502,9 +502,16 @@ async function convertClip(
   await runChecked('sox', [source, '-b', '32', '-e', 'floating-point', decoded, 'remix', '-', 'vol', String(RESAMPLER_HEADROOM), 'rate', '-h', String(sampleRate)], {
     timeoutMs: 120_000,
   });
-  const clip = await readWav(decoded);
-  await rm(decoded, { force: true });
-  const samples = clip.samples;
+  let samples: Float32Array;
+  try {
+    samples = (await readWav(decoded)).samples;
+  } catch (error) {
+    // Two of the Dutch files are Ogg streams without a single sample: as short as a clip can be.
+    if (error instanceof InputError && error.problem.startsWith('no audio')) return { tooShort: true, seconds: 0, normalized: false };
+    throw error;
+  } finally {
+    await rm(decoded, { force: true });
+  }
   for (let i = 0; i < samples.length; i++) samples[i] /= RESAMPLER_HEADROOM;
   const seconds = samples.length / sampleRate;
   if (seconds < MIN_CLIP_SECONDS) return { tooShort: true, seconds, normalized: false };
