@@ -1,9 +1,10 @@
 /**
- * The dataset commands of the CLI: `data inspect`, `corpus build`, `corpus devset`.
+ * The dataset commands of the CLI: `data inspect`, `corpus build`, `corpus recorded`, `corpus devset`.
  * Loaded on use by main.ts, like info.ts.
  */
 import { buildCorpus, DEFAULT_SUBSET, type CorpusReport } from '../datasets/corpus/build.js';
 import { buildDevset } from '../datasets/corpus/devset.js';
+import { buildRecordedSpeech } from '../datasets/corpus/recorded.js';
 import { formatInspectReport, inspectDataset } from '../datasets/inspect.js';
 import { InputError } from '../errors.js';
 
@@ -56,5 +57,34 @@ export async function dataInspectCommand(spec: string, options: { decode?: boole
 export async function corpusDevsetCommand(options: { out: string; install: boolean }): Promise<void> {
   const report = await buildDevset({ out: options.out, install: options.install, log });
   process.stdout.write(`${report.out}: ${report.hours} h, ${report.speakers} speakers, ${report.utterances} utterances of real speech (${report.failed} source files unusable); sources in SOURCES.tsv\n`);
+  process.stdout.write(JSON.stringify(report) + '\n');
+}
+
+export interface CorpusRecordedCliOptions {
+  out: string;
+  languages: string;
+  levels?: string;
+  jobs?: string;
+  rate?: string;
+  install: boolean;
+}
+
+function listOption(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+export async function corpusRecordedCommand(options: CorpusRecordedCliOptions): Promise<void> {
+  const report = await buildRecordedSpeech({
+    out: options.out,
+    languages: listOption(options.languages),
+    ...(options.levels === undefined ? {} : { levels: listOption(options.levels) }),
+    jobs: parseNumberOption('--jobs', options.jobs, 2),
+    sampleRate: parseNumberOption('--rate', options.rate, 16000),
+    install: options.install,
+    log,
+  });
+  process.stdout.write(
+    `${report.out}: ${report.hours} h, ${report.speakers} speakers, ${report.utterances} utterances of recorded speech (${report.converted} converted now, ${report.too_short} too short, ${report.duplicates} repeats, ${report.failed} failed); sources in recorded-sources.tsv\n`,
+  );
   process.stdout.write(JSON.stringify(report) + '\n');
 }

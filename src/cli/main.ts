@@ -253,6 +253,20 @@ function buildProgram(version: string): Command {
     });
 
   corpus
+    .command('recorded')
+    .description('real recorded speech for training: the Czech and Dutch voice acting of the game Fish Fillets NG (Debian fillets-ng-data-cs, -nl), 16-bit WAV in subset train-recorded, with recorded-sources.tsv')
+    .requiredOption('--out <dir>', 'corpus root to write; may be the root of corpus build (SPEAKERS.txt is merged); resumes a run already there')
+    .option('--languages <list>', 'comma-separated languages: cs, nl', 'cs,nl')
+    .option('--levels <list>', 'only these game levels (airplane, cave, ...); ids are the same as in a full run')
+    .option('--jobs <n>', 'sox processes at once', '2')
+    .option('--rate <hz>', 'sample rate of the written WAV files', '16000')
+    .option('--no-install', 'do not apt-get missing packages; name them and stop')
+    .action(async (options: import('./datasets.js').CorpusRecordedCliOptions) => {
+      const { corpusRecordedCommand } = await import('./datasets.js');
+      await corpusRecordedCommand(options);
+    });
+
+  corpus
     .command('devset')
     .description('a small dev set of real recorded speech from Debian packages (codec2-examples, pocketsphinx-testdata, alsa-utils)')
     .requiredOption('--out <dir>', 'root to write (LibriTTS layout, subset dev-real, with SOURCES.tsv)')

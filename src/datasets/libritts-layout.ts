@@ -80,3 +80,27 @@ export function formatSpeakersFile(speakers: readonly SpeakerInfo[], comment: re
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * SPEAKERS.txt for a root that several recipes write into (train-synth and
+ * train-recorded share one): `subset`'s entries are replaced by `speakers`,
+ * every other subset's entries and comment lines are kept, and `comment` is
+ * added unless the file already says it.
+ */
+export function mergeSpeakersFile(existing: string | null, subset: string, speakers: readonly SpeakerInfo[], comment: readonly string[] = []): string {
+  const replaced = new Set(speakers.map((speaker) => speaker.id));
+  const kept: SpeakerInfo[] = [];
+  const comments: string[] = [];
+  if (existing !== null) {
+    for (const speaker of parseSpeakersFile(existing).speakers.values()) {
+      if (speaker.subset !== subset && !replaced.has(speaker.id)) kept.push(speaker);
+    }
+    for (const line of existing.split(/\r?\n/)) {
+      const text = line.trimStart();
+      // The column header is written again by formatSpeakersFile.
+      if (text.startsWith(';') && !text.startsWith(';ID')) comments.push(text.replace(/^;\s?/, ''));
+    }
+  }
+  for (const line of comment) if (!comments.includes(line)) comments.push(line);
+  return formatSpeakersFile([...kept, ...speakers], comments);
+}

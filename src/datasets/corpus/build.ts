@@ -19,10 +19,11 @@ import { readWav, writeWav } from '../../audio/index.js';
 import { InputError } from '../../errors.js';
 import { pathExists, writeFileAtomic } from '../../files.js';
 import { mulberry32 } from '../../random.js';
-import { formatSpeakersFile, utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
+import { utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
 import { probeWav } from '../probe.js';
 import { loadLibriTTS } from '../sources.js';
 import { runChecked } from './process.js';
+import { updateSpeakersFile } from './speakers-file.js';
 import { loadKjvVerses, TEXT_SOURCE, type Sentence } from './text.js';
 import { ensureRequirements, type Requirement } from './tools.js';
 import { packagesFor, voiceLabel, VOICES, type Voice } from './voices.js';
@@ -303,11 +304,7 @@ async function writeSpeakers(out: string, subset: string, voices: readonly Voice
     minutes: seconds === null ? null : (seconds.get(voice.speaker) ?? 0) / 60,
     name: voiceLabel(voice),
   }));
-  await writeFileAtomic(
-    join(out, 'SPEAKERS.txt'),
-    formatSpeakersFile(speakers, ['simvq-audio corpus build: synthetic voices from Debian speech synthesisers (see corpus.json)']),
-    true,
-  );
+  await updateSpeakersFile(out, subset, speakers, ['simvq-audio corpus build: synthetic voices from Debian speech synthesisers (see corpus.json)']);
 }
 
 /** Synthesise, augment and write one utterance; returns its duration in seconds. */

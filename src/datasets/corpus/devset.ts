@@ -20,8 +20,9 @@ import { basename, join } from 'node:path';
 import { readWav, writeWav, type AudioClip } from '../../audio/index.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../files.js';
-import { formatSpeakersFile, utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
+import { utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
 import { runChecked, runProcess } from './process.js';
+import { updateSpeakersFile } from './speakers-file.js';
 import { ensureRequirements, type Requirement } from './tools.js';
 
 export const DEVSET_SUBSET = 'dev-real';
@@ -244,11 +245,9 @@ export async function buildDevset(options: { out: string; install: boolean; log:
     minutes: (speakerSeconds.get(source.speaker) ?? 0) / 60,
     name: source.speakerName,
   }));
-  await writeFileAtomic(
-    join(options.out, 'SPEAKERS.txt'),
-    formatSpeakersFile(speakers, ['simvq-audio corpus devset: real recorded speech from Debian packages (see SOURCES.tsv); sex not recorded by the packages (?)']),
-    true,
-  );
+  await updateSpeakersFile(options.out, DEVSET_SUBSET, speakers, [
+    'simvq-audio corpus devset: real recorded speech from Debian packages (see SOURCES.tsv); sex not recorded by the packages (?)',
+  ]);
   await writeFileAtomic(join(options.out, 'SOURCES.tsv'), rows.join('\n') + '\n', true);
   await rm(join(options.out, '.work'), { recursive: true, force: true });
   return { out: options.out, subset: DEVSET_SUBSET, hours: Math.round((seconds / 3600) * 10000) / 10000, speakers: speakers.length, utterances, failed };

@@ -11,12 +11,15 @@ import { InputError } from '../../errors.js';
 import { runProcess } from './process.js';
 
 export interface Requirement {
-  /** A program name (looked up on PATH) or an absolute path to a data file or directory. */
+  /** A program name (looked up on PATH) or an absolute path to a data file or directory; with `isPresent`, a description. */
   what: string;
   debianPackage: string;
+  /** How to tell that it is there, for what is neither a program nor a path (a format a program can read). */
+  isPresent?: () => Promise<boolean>;
 }
 
 export async function isAvailable(requirement: Requirement): Promise<boolean> {
+  if (requirement.isPresent !== undefined) return requirement.isPresent();
   if (requirement.what.startsWith('/')) return canAccess(requirement.what, constants.R_OK);
   for (const directory of (process.env['PATH'] ?? '').split(delimiter)) {
     if (directory !== '' && (await canAccess(join(directory, requirement.what), constants.X_OK))) return true;
