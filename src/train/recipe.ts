@@ -38,8 +38,8 @@ export interface RecipeVariant {
 
 /**
  * The config a variant trains: the base with each dotted path set, checked by
- * the schema. A path must name a field the base already has, so a typo fails
- * instead of training the control under another name.
+ * the schema, which has no room for unknown fields: a typo fails instead of
+ * training the control under another name.
  */
 export function applyOverrides(base: CodecConfig, variant: RecipeVariant): CodecConfig {
   const config = structuredClone(base) as unknown as Record<string, unknown>;
@@ -51,9 +51,7 @@ export function applyOverrides(base: CodecConfig, variant: RecipeVariant): Codec
       if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new InputError(`variant ${variant.name}`, `'${path}' is not a field of the config`);
       node = next as Record<string, unknown>;
     }
-    const last = keys[keys.length - 1]!;
-    if (!(last in node)) throw new InputError(`variant ${variant.name}`, `'${path}' is not a field of the config`);
-    node[last] = structuredClone(value);
+    node[keys[keys.length - 1]!] = structuredClone(value);
   }
   config['name'] = `${base.name}.${variant.name}`;
   config['description'] = `${base.name}, recipe variant '${variant.name}': ${variant.description}`;

@@ -142,4 +142,33 @@ describe('codec training', function () {
       rmSync(scratch, { recursive: true, force: true });
     }
   });
+
+  it('stops at a wall-clock budget counted over every resumed session, with a checkpoint and a validation at the end', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'simvq-budget-'));
+    try {
+      const data = join(scratch, 'data', 'speaker');
+      mkdirSync(data, { recursive: true });
+      for (let i = 0; i < 4; i++) writeFileSync(join(data, `u${i}.wav`), encodeWav(speech.subarray(i * 8000, i * 8000 + 12000), 16000, 'pcm16'));
+      const out = join(scratch, 'run');
+      const common = { config: tinyConfig(), data: `dir:${join(scratch, 'data')}`, validationData: `dir:${join(scratch, 'data')}`, validationClips: 1, validationSeconds: 0.5, out, workers: 0, progress: false, log: () => undefined };
+      const first = await train({ ...common, resume: false, budgetMinutes: 0.02 });
+      expect(first.stoppedBy).to.equal('budget');
+      expect(first.trainSeconds).to.be.at.least(1.2);
+      expect(first.audioSecondsSeen).to.be.closeTo(first.step * 2 * 0.1, 1e-6);
+      const state = JSON.parse(readFileSync(join(out, 'checkpoints', `step-${String(first.step).padStart(8, '0')}`, 'state.json'), 'utf8')) as { trainSeconds: number };
+      expect(state.trainSeconds).to.equal(first.trainSeconds);
+      // The same budget again: already spent, no step taken.
+      const again = await train({ ...common, resume: true, budgetMinutes: 0.02 });
+      expect([again.step, again.stoppedBy]).to.deep.equal([first.step, 'budget']);
+      // A larger one carries on from the time already spent.
+      const more = await train({ ...common, resume: true, budgetMinutes: 0.04 });
+      expect(more.step).to.be.above(first.step);
+      expect(more.trainSeconds).to.be.at.least(2.4);
+      const validations = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; train_seconds?: number }).filter((r) => r.type === 'validation');
+      expect(validations.map((v) => v.step)).to.deep.equal([first.step, more.step]);
+      expect(validations[1]!.train_seconds).to.equal(more.trainSeconds);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
 });
