@@ -144,6 +144,8 @@ export interface TrainingConfig {
   quantizerStartStep: number;
   /** Which discriminators train against the generator: multi-period (HiFi-GAN) and/or multi-scale STFT (EnCodec). */
   discriminators: ('mpd' | 'msstftd')[];
+  /** Weigh the mel bands in [lowHz, highHz] `gain` times the others (src/codec/losses.ts); default none. */
+  melBandEmphasis?: { lowHz: number; highHz: number; gain: number };
 }
 
 export interface CodecConfig {
@@ -302,6 +304,13 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
         discriminatorStartStep: { type: 'integer', minimum: 0 },
         quantizerStartStep: { type: 'integer', minimum: 0 },
         discriminators: { type: 'array', items: { type: 'string', enum: ['mpd', 'msstftd'] }, uniqueItems: true },
+        melBandEmphasis: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['lowHz', 'highHz', 'gain'],
+          properties: { lowHz: { type: 'number', minimum: 0 }, highHz: { type: 'number', exclusiveMinimum: 0 }, gain: { type: 'number', exclusiveMinimum: 0 } },
+        },
       },
     },
   },

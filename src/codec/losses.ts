@@ -89,8 +89,21 @@ export interface LossWeights {
  */
 export const DEFAULT_LOSS_WEIGHTS: Readonly<LossWeights> = { stftConvergence: 1, stftLogMagnitude: 1, mel: 45, waveform: 0.1 };
 
+/**
+ * Extra weight on the mel bands inside [lowHz, highHz]: `gain` times the
+ * weight of the others, scaled so the mean weight stays 1 (the mel term's
+ * size, and so its weight, read as before). STOI's bands span 150-4,300 Hz.
+ */
+export interface MelBandEmphasis {
+  lowHz: number;
+  highHz: number;
+  gain: number;
+}
+
 export interface ReconstructionLossConfig {
   sampleRate: number;
+  /** Default: every mel band weighs the same. */
+  melBandEmphasis?: MelBandEmphasis;
   /** Default: defaultStftResolutions(sampleRate). */
   stftResolutions?: readonly StftResolution[];
   /** Default: defaultMelScales(sampleRate). */
@@ -160,18 +173,43 @@ function logMel(audio: tf.Tensor3D, scale: MelScaleSetting, sampleRate: number, 
   return tf.log(tf.maximum(conv1d(magnitude, filters), floor)) as tf.Tensor3D;
 }
 
+/**
+ * Per-band weights [nMels] of one mel scale under `emphasis`, mean 1: a band
+ * is in when its filter's centroid frequency is.
+ */
+export function melBandWeights(scale: MelScaleSetting, sampleRate: number, emphasis: MelBandEmphasis): Float32Array {
+  const basis = melBasis({ sampleRate, nFft: scale.winLength, nMels: scale.nMels }).dataSync();
+  const bins = Math.floor(scale.winLength / 2) + 1;
+  const weights = new Float32Array(scale.nMels);
+  for (let m = 0; m < scale.nMels; m++) {
+    let mass = 0;
+    let moment = 0;
+    for (let k = 0; k < bins; k++) {
+      mass += basis[m * bins + k]!;
+      moment += basis[m * bins + k]! * ((k * sampleRate) / scale.winLength);
+    }
+    const centroid = mass > 0 ? moment / mass : 0;
+    weights[m] = centroid >= emphasis.lowHz && centroid <= emphasis.highHz ? emphasis.gain : 1;
+  }
+  const mean = weights.reduce((a, b) => a + b, 0) / scale.nMels;
+  return weights.map((w) => w / mean);
+}
+
 export function multiScaleMelLoss(
   output: tf.Tensor3D,
   target: tf.Tensor3D,
   scales: readonly MelScaleSetting[],
   sampleRate: number,
   logFloor = 1e-5,
+  emphasis: MelBandEmphasis | null = null,
 ): tf.Scalar {
   checkAudioPair(output, target, 'mel loss');
   if (scales.length === 0) throw new Error('mel loss: melScales must not be empty');
   let sum: tf.Scalar = tf.scalar(0);
   for (const scale of scales) {
-    sum = sum.add(tf.mean(tf.abs(logMel(output, scale, sampleRate, logFloor).sub(logMel(target, scale, sampleRate, logFloor)))));
+    let difference = tf.abs(logMel(output, scale, sampleRate, logFloor).sub(logMel(target, scale, sampleRate, logFloor)));
+    if (emphasis !== null) difference = difference.mul(tf.tensor3d(melBandWeights(scale, sampleRate, emphasis), [1, scale.nMels, 1]));
+    sum = sum.add(tf.mean(difference));
   }
   return sum.div(scales.length);
 }
@@ -200,6 +238,7 @@ export class ReconstructionLoss {
   readonly stftResolutions: readonly StftResolution[];
   readonly melScales: readonly MelScaleSetting[];
   readonly melLogFloor: number;
+  readonly melBandEmphasis: MelBandEmphasis | null;
   readonly weights: Readonly<LossWeights>;
 
   constructor(config: ReconstructionLossConfig) {
@@ -210,6 +249,11 @@ export class ReconstructionLoss {
     this.stftResolutions = config.stftResolutions ?? defaultStftResolutions(config.sampleRate);
     this.melScales = config.melScales ?? defaultMelScales(config.sampleRate);
     this.melLogFloor = config.melLogFloor ?? 1e-5;
+    this.melBandEmphasis = config.melBandEmphasis ?? null;
+    const emphasis = this.melBandEmphasis;
+    if (emphasis !== null && !(emphasis.gain > 0 && emphasis.lowHz >= 0 && emphasis.highHz > emphasis.lowHz)) {
+      throw new Error(`ReconstructionLoss: melBandEmphasis needs gain > 0 and 0 <= lowHz < highHz, got ${JSON.stringify(emphasis)}`);
+    }
     if (!(this.melLogFloor > 0)) throw new Error(`ReconstructionLoss: melLogFloor must be > 0, got ${this.melLogFloor}`);
     this.weights = { ...DEFAULT_LOSS_WEIGHTS, ...config.weights };
     for (const [name, weight] of Object.entries(this.weights)) {
@@ -233,7 +277,7 @@ export class ReconstructionLoss {
       if (w.stftConvergence > 0) terms.stftConvergence = stft.convergence;
       if (w.stftLogMagnitude > 0) terms.stftLogMagnitude = stft.logMagnitude;
     }
-    if (w.mel > 0) terms.mel = multiScaleMelLoss(output, target, this.melScales, this.sampleRate, this.melLogFloor);
+    if (w.mel > 0) terms.mel = multiScaleMelLoss(output, target, this.melScales, this.sampleRate, this.melLogFloor, this.melBandEmphasis);
     if (w.waveform > 0) terms.waveform = waveformL1Loss(output, target);
     let total: tf.Scalar = tf.scalar(0);
     for (const [name, value] of Object.entries(terms) as [keyof LossWeights, tf.Scalar][]) total = total.add(value.mul(w[name]));

@@ -77,6 +77,7 @@ export class GanStep {
     this.reconstruction = new ReconstructionLoss({
       sampleRate: this.config.sampleRate,
       weights: { mel: w.mel, stftConvergence: w.stft, stftLogMagnitude: w.stft, waveform: w.waveform },
+      ...(t.melBandEmphasis === undefined ? {} : { melBandEmphasis: t.melBandEmphasis }),
     });
   }
 

@@ -12,6 +12,7 @@ import {
   ReconstructionLoss,
   defaultMelScales,
   defaultStftResolutions,
+  melBandWeights,
   multiResolutionStftLoss,
   multiScaleMelLoss,
   waveformL1Loss,
@@ -180,5 +181,29 @@ describe('codec losses', function () {
     expect(() => loss.compute(tf.zeros([1, 1, 4000]) as tf.Tensor3D, tf.zeros([1, 1, 4001]) as tf.Tensor3D)).to.throw(/differ in shape/);
     const rand = mulberry32(9);
     expect(() => loss.compute(tf.tensor3d(randomArray(rand, 8000), [1, 2, 4000]), tf.zeros([1, 2, 4000]) as tf.Tensor3D)).to.throw(/\[batch, 1, time\]/);
+  });
+
+  it('band emphasis: bands inside 150-4,300 Hz weigh gain times the others, mean 1; an error only above 4.3 kHz counts less', () => {
+    const scale = { winLength: 512, hopLength: 128, nMels: 80 };
+    const weights = melBandWeights(scale, 16000, { lowHz: 150, highHz: 4300, gain: 3 });
+    expect(weights.reduce((a, b) => a + b, 0) / weights.length).to.be.closeTo(1, 1e-6);
+    const inside = weights.filter((w) => w > 1);
+    const outside = weights.filter((w) => w < 1);
+    expect(inside.length + outside.length).to.equal(80);
+    expect(inside[0]! / outside[0]!).to.be.closeTo(3, 1e-5);
+    // The lowest bands (below 150 Hz) and the top ones are outside; the middle ones inside.
+    expect(weights[0]).to.be.below(1);
+    expect(weights[40]).to.be.above(1);
+    expect(weights[79]).to.be.below(1);
+    // A target and an output that differ only by a 6 kHz tone: the emphasised loss says less.
+    const n = 8000;
+    const target = tf.tensor3d(Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 500 * i) / 16000)), [1, 1, n]);
+    const output = target.add(tf.tensor3d(Float32Array.from({ length: n }, (_, i) => 0.05 * Math.sin((2 * Math.PI * 6000 * i) / 16000)), [1, 1, n])) as tf.Tensor3D;
+    const scales = defaultMelScales(16000);
+    const plain = multiScaleMelLoss(output, target, scales, 16000).dataSync()[0]!;
+    const emphasised = multiScaleMelLoss(output, target, scales, 16000, 1e-5, { lowHz: 150, highHz: 4300, gain: 3 }).dataSync()[0]!;
+    expect(emphasised).to.be.below(0.8 * plain);
+    expect(() => new ReconstructionLoss({ sampleRate: 16000, melBandEmphasis: { lowHz: 4300, highHz: 150, gain: 3 } })).to.throw(/melBandEmphasis/);
+    tf.dispose([target, output]);
   });
 });
