@@ -24,6 +24,7 @@
  * started. A trim threshold in the user's own GLIBC_TUNABLES is left as it is.
  */
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 
 /** Never trim the heap; serve blocks up to 32 MiB (glibc's ceiling for this setting) from it. */
@@ -34,6 +35,12 @@ export const NODE_OPTIONS_FOR_ENGINE: readonly string[] = ['--single-threaded-gc
 
 /** Set in the second start's environment, so that it never starts a third. */
 const MARKER = 'SIMVQ_RELAUNCHED';
+
+/**
+ * The file descriptor of a pipe from the first start, named in the second
+ * start's environment: it closes when the first start dies, however it died.
+ */
+const PARENT_PIPE = 'SIMVQ_PARENT_PIPE_FD';
 
 /**
  * How this process was started: 'relaunched' (with the settings above),
@@ -61,7 +68,30 @@ export function relaunchEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJ
   const existing = env['GLIBC_TUNABLES'] ?? '';
   const userTrims = existing.split(':').some((setting) => setting.startsWith('glibc.malloc.trim_threshold='));
   const tunables = userTrims ? existing : existing === '' ? MALLOC_TUNABLES : `${existing}:${MALLOC_TUNABLES}`;
-  return { ...env, GLIBC_TUNABLES: tunables, [MARKER]: '1' };
+  return { ...env, GLIBC_TUNABLES: tunables, [MARKER]: '1', [PARENT_PIPE]: '3' };
+}
+
+/**
+ * In the second start: when the first one dies (even by SIGKILL, which it
+ * cannot pass on), its end of the pipe closes, and this process sends itself
+ * SIGTERM, so the trainer checkpoints and anything else stops without
+ * writing its output. The variable is removed first: processes this one starts
+ * do not hold that pipe.
+ */
+function endWithParent(): void {
+  const fd = Number(process.env[PARENT_PIPE]);
+  delete process.env[PARENT_PIPE];
+  if (!Number.isInteger(fd)) return;
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({ fd, readable: true, writable: false });
+  } catch {
+    return; // not a pipe after all (a process started with the marker by hand)
+  }
+  const orphaned = () => process.kill(process.pid, 'SIGTERM');
+  socket.on('end', orphaned).on('close', orphaned).on('error', orphaned);
+  socket.resume();
+  socket.unref(); // the watch must not keep the process alive
 }
 
 /** Node's options for the second start: this process's own, plus NODE_OPTIONS_FOR_ENGINE not already there. */
@@ -77,14 +107,18 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
  * Runs this same command (Node options, script and arguments) again in a child
  * with the settings above, sharing stdin, stdout and stderr, and ends this
  * process as the child ended: with its exit code, or by its signal. Signals
- * sent to this process are passed on. Where launchMode() is not 'direct' it
+ * sent to this process are passed on, and the child ends when this process
+ * dies, whatever killed it. Where launchMode() is not 'direct' it
  * resolves at once, relaunching nothing; otherwise it never resolves.
  */
 export function relaunchForEngine(): Promise<void> {
-  if (launchMode() !== 'direct') return Promise.resolve();
+  const mode = launchMode();
+  if (mode === 'relaunched') endWithParent();
+  if (mode !== 'direct') return Promise.resolve();
   return new Promise<void>(() => {
+    // fd 3: a pipe the child watches, which closes when this process dies (see endWithParent).
     const child = spawn(process.execPath, [...relaunchNodeOptions(), ...process.argv.slice(1)], {
-      stdio: 'inherit',
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
       env: relaunchEnvironment(),
     });
     // A terminal's Ctrl-C reaches both processes; the child then sees SIGINT twice, which

@@ -23,7 +23,7 @@ describe('starting Node again for the engine', function () {
   });
 
   it('adds the malloc settings after tunables already set, but leaves a trim threshold of the user', () => {
-    expect(relaunchEnvironment({ PATH: '/bin' })).to.deep.equal({ PATH: '/bin', GLIBC_TUNABLES: MALLOC_TUNABLES, SIMVQ_RELAUNCHED: '1' });
+    expect(relaunchEnvironment({ PATH: '/bin' })).to.deep.equal({ PATH: '/bin', GLIBC_TUNABLES: MALLOC_TUNABLES, SIMVQ_RELAUNCHED: '1', SIMVQ_PARENT_PIPE_FD: '3' });
     expect(relaunchEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })['GLIBC_TUNABLES']).to.equal(`glibc.malloc.arena_max=2:${MALLOC_TUNABLES}`);
     expect(relaunchEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1000' })['GLIBC_TUNABLES']).to.equal('glibc.malloc.trim_threshold=1000');
   });
@@ -86,6 +86,24 @@ setTimeout(() => {}, 60_000);
       expect(seen.args).to.deep.equal(['exit', '7']);
       expect(seen.pid).to.not.equal(child.pid);
       expect(await ended).to.deep.equal({ code: 7, signal: null });
+    });
+
+    it('ends the second start when the first is killed by SIGKILL, which it cannot pass on', async () => {
+      const { child, firstLine, ended } = start(['wait']);
+      const seen = await firstLine;
+      child.kill('SIGKILL');
+      expect(await ended).to.deep.equal({ code: null, signal: 'SIGKILL' });
+      const deadline = Date.now() + 5000;
+      let alive = true;
+      while (alive && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        try {
+          process.kill(seen.pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive, 'the second start outlived the first').to.equal(false);
     });
 
     it('passes SIGTERM on and ends by it, leaving no process behind', async () => {
