@@ -203,19 +203,8 @@ export async function checkpointDirectory(runDirectory: string, step?: number): 
   return { directory: latest, step: Number(basename(latest).slice('step-'.length)) };
 }
 
-export interface ExportCheckpointOptions {
-  step?: number;
-  modelId?: string;
-  force?: boolean;
-}
-
-/**
- * `simvq-audio export`: the generator of a training run's checkpoint (with the
- * run's config.json) to a model directory.
- */
-export async function exportCheckpoint(runDirectory: string, out: string, options: ExportCheckpointOptions = {}): Promise<{ manifest: ModelManifest; step: number; checkpoint: string }> {
-  if (!options.force && (await pathExists(out))) throw new InputError(out, 'exists; pass --force to replace it');
-  const { directory, step } = await checkpointDirectory(runDirectory, options.step);
+/** The codec config a training run was started with (RUN/config.json), checked by the schema. */
+export async function readRunConfig(runDirectory: string): Promise<CodecConfig> {
   const configPath = join(runDirectory, 'config.json');
   let text: string;
   try {
@@ -229,7 +218,23 @@ export async function exportCheckpoint(runDirectory: string, out: string, option
   } catch {
     throw new InputError(configPath, 'not valid JSON');
   }
-  const config = parseCodecConfig(value, configPath);
+  return parseCodecConfig(value, configPath);
+}
+
+export interface ExportCheckpointOptions {
+  step?: number;
+  modelId?: string;
+  force?: boolean;
+}
+
+/**
+ * `simvq-audio export`: the generator of a training run's checkpoint (with the
+ * run's config.json) to a model directory.
+ */
+export async function exportCheckpoint(runDirectory: string, out: string, options: ExportCheckpointOptions = {}): Promise<{ manifest: ModelManifest; step: number; checkpoint: string }> {
+  if (!options.force && (await pathExists(out))) throw new InputError(out, 'exists; pass --force to replace it');
+  const { directory, step } = await checkpointDirectory(runDirectory, options.step);
+  const config = await readRunConfig(runDirectory);
   const model = await loadCodecModel(config, join(directory, 'generator.safetensors'));
   try {
     const manifest = await writeModelDirectory(model, out, {

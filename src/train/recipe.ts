@@ -24,10 +24,9 @@ import { CodecModel } from '../codec/model.js';
 import { InputError } from '../errors.js';
 import { describeFsError } from '../files.js';
 import { decoderContextFrames, encoderContextFrames, planWindows } from '../runtime/chunking.js';
+import { checkpointDirectory, loadCodecModel, readRunConfig } from '../runtime/export.js';
 import type { EvalSystem, RoundTrip } from '../eval/systems.js';
 import type { ChartSpec } from '../plot/index.js';
-import { readSafetensors } from '../nn/safetensors.js';
-import { latestCheckpoint } from './checkpoint.js';
 
 /** One variant: a name, why it is tried, and the config fields it changes (dotted paths). */
 export interface RecipeVariant {
@@ -63,30 +62,26 @@ export function quantizerBypassedAt(config: CodecConfig, step: number): boolean 
   return step < config.training.quantizerStartStep;
 }
 
-/** A training run's config and its newest generator weights as a tfjs model. */
+/** A training run's config and its newest generator weights as a tfjs model, with what its checkpoint says of the run. */
 export async function loadTrainedModel(runDirectory: string): Promise<{ model: CodecModel; step: number; trainSeconds: number; audioSecondsSeen: number }> {
-  const configPath = join(runDirectory, 'config.json');
-  let value: unknown;
+  const config = await readRunConfig(runDirectory);
+  const { directory, step } = await checkpointDirectory(runDirectory);
+  const statePath = join(directory, 'state.json');
+  let state: { trainSeconds?: number; audioSecondsSeen?: number };
   try {
-    value = JSON.parse(await readFile(configPath, 'utf8'));
+    state = JSON.parse(await readFile(statePath, 'utf8')) as typeof state;
   } catch (error) {
-    throw new InputError(configPath, error instanceof SyntaxError ? 'not valid JSON' : describeFsError(error, 'read'));
+    throw new InputError(statePath, error instanceof SyntaxError ? 'not valid JSON' : describeFsError(error, 'read'));
   }
-  const config = parseCodecConfig(value, configPath);
-  const checkpoint = await latestCheckpoint(runDirectory);
-  if (checkpoint === null) throw new InputError(runDirectory, 'has no checkpoint to score');
-  const weightsPath = join(checkpoint, 'generator.safetensors');
-  const { tensors } = await readSafetensors(weightsPath);
-  const model = new CodecModel(config, 0);
-  model.parameters.load(tensors, weightsPath);
-  const state = JSON.parse(await readFile(join(checkpoint, 'state.json'), 'utf8')) as { step: number; trainSeconds?: number; audioSecondsSeen?: number };
-  return { model, step: state.step, trainSeconds: state.trainSeconds ?? 0, audioSecondsSeen: state.audioSecondsSeen ?? 0 };
+  const model = await loadCodecModel(config, join(directory, 'generator.safetensors'));
+  return { model, step, trainSeconds: state.trainSeconds ?? 0, audioSecondsSeen: state.audioSecondsSeen ?? 0 };
 }
 
 /**
  * A trained tfjs model as an evaluation system: the whole utterance through
- * the encoder, the quantizer (unless bypassed) and the decoder in one pass.
- * The bitrate is the codes' own (frames × bits per token, no file header).
+ * the encoder, the quantizer (unless bypassed) and the decoder, in windows
+ * that give what one pass would (reconstructInWindows). The bitrate is the
+ * codes' own (frames × bits per token, no file header).
  */
 export function trainedModelSystem(model: CodecModel, options: { id: string; label: string; bypassQuantizer: boolean }): EvalSystem {
   const { config } = model;

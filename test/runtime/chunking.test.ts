@@ -58,6 +58,19 @@ describe('runtime: chunking', function () {
     expect(decoderContextFrames(tinyRuntimeConfig({ causal: false }))).to.equal(null);
   });
 
+  /** Encoder windows with the computed context give the whole-input latents (within `exact`); one frame less does not. */
+  function expectWindowsMatch(apply: (audio: tf.Tensor3D) => tf.Tensor3D, context: number, exact: number): void {
+    const hop = 40;
+    const frames = 60;
+    const audio = randomArray(mulberry32(8), frames * hop).map((v) => v - 0.5);
+    // Latents as [F, C] rows, so windows concatenate along the first axis.
+    const latents = (input: Float32Array, n: number) =>
+      tf.tidy(() => tf.transpose(apply(tf.tensor3d(input, [1, 1, n * hop])).squeeze([0]) as tf.Tensor2D).dataSync() as Float32Array);
+    const whole = latents(audio, frames);
+    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context), whole)).to.be.below(exact);
+    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context - 1), whole)).to.be.above(1e-3);
+  }
+
   it('the STFT encoder: windows with the computed context give the whole-input latents; one frame less does not', () => {
     const config: CodecConfig = {
       ...tinyRuntimeConfig(),
@@ -70,14 +83,7 @@ describe('runtime: chunking', function () {
     const store = new ParameterStore(5);
     const encoder = new StftEncoder(store.scope('encoder'), config.encoder as StftEncoderConfig, config.latentDim, true);
     perturb(store, 21);
-    const hop = 40;
-    const frames = 60;
-    const audio = randomArray(mulberry32(8), frames * hop).map((v) => v - 0.5);
-    const latents = (input: Float32Array, n: number) =>
-      tf.tidy(() => tf.transpose(encoder.apply(tf.tensor3d(input, [1, 1, n * hop])).squeeze([0]) as tf.Tensor2D).dataSync() as Float32Array);
-    const whole = latents(audio, frames);
-    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context), whole)).to.be.below(1e-4);
-    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context - 1), whole)).to.be.above(1e-3);
+    expectWindowsMatch((audio) => encoder.apply(audio), context, 1e-4);
     encoder.dispose();
     store.dispose();
   });
@@ -93,17 +99,9 @@ describe('runtime: chunking', function () {
   it('encoder: windows with the computed context give the whole-input latents; one frame less does not', () => {
     const config = tinyRuntimeConfig();
     const { store, encoder, decoder } = tinyParts(config);
-    const hop = 40;
-    const frames = 60;
-    const audio = randomArray(mulberry32(8), frames * hop).map((v) => v - 0.5);
-    // Latents as [F, C] rows, so windows concatenate along the first axis.
-    const latents = (input: Float32Array, n: number) =>
-      tf.tidy(() => tf.transpose(encoder.apply(tf.tensor3d(input, [1, 1, n * hop])).squeeze([0]) as tf.Tensor2D).dataSync() as Float32Array);
-    const whole = latents(audio, frames);
     const context = encoderContextFrames(config)!;
     expect(context).to.equal(10);
-    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context), whole)).to.be.below(1e-5);
-    expect(maxAbsDifference(runWindowed(latents, audio, hop, frames, 8, 7, context - 1), whole)).to.be.above(1e-3);
+    expectWindowsMatch((audio) => encoder.apply(audio), context, 1e-5);
     decoder.dispose();
     store.dispose();
   });

@@ -38,6 +38,13 @@ function tinyConfig(overrides: Partial<CodecConfig['training']> = {}): CodecConf
   };
 }
 
+/** `count` 0.75 s utterances of the sample, half a second apart, as WAVs in ROOT/speaker/ (a dir: data set). */
+function writeSpeechFolder(root: string, speech: Float32Array, count: number): void {
+  const folder = join(root, 'speaker');
+  mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < count; i++) writeFileSync(join(folder, `u${i}.wav`), encodeWav(speech.subarray(i * 8000, i * 8000 + 12000), 16000, 'pcm16'));
+}
+
 describe('codec training', function () {
   this.timeout(240_000);
   let speech: Float32Array;
@@ -83,9 +90,7 @@ describe('codec training', function () {
   it('resumes a stopped run with the same losses as a run that never stopped', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'simvq-train-'));
     try {
-      const data = join(scratch, 'data', 'speaker');
-      mkdirSync(data, { recursive: true });
-      for (let i = 0; i < 6; i++) writeFileSync(join(data, `u${i}.wav`), encodeWav(speech.subarray(i * 8000, i * 8000 + 12000), 16000, 'pcm16'));
+      writeSpeechFolder(join(scratch, 'data'), speech, 6);
       const lossesOf = (run: string) =>
         readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { step: number; generator_loss: number; discriminator_loss: number | null });
       const runBoth = async (name: string, config: CodecConfig) => {
@@ -146,9 +151,7 @@ describe('codec training', function () {
   it('stops at a wall-clock budget counted over every resumed session, with a checkpoint and a validation at the end', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'simvq-budget-'));
     try {
-      const data = join(scratch, 'data', 'speaker');
-      mkdirSync(data, { recursive: true });
-      for (let i = 0; i < 4; i++) writeFileSync(join(data, `u${i}.wav`), encodeWav(speech.subarray(i * 8000, i * 8000 + 12000), 16000, 'pcm16'));
+      writeSpeechFolder(join(scratch, 'data'), speech, 4);
       const out = join(scratch, 'run');
       const common = { config: tinyConfig(), data: `dir:${join(scratch, 'data')}`, validationData: `dir:${join(scratch, 'data')}`, validationClips: 1, validationSeconds: 0.5, out, workers: 0, progress: false, log: () => undefined };
       const first = await train({ ...common, resume: false, budgetMinutes: 0.02 });

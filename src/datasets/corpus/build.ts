@@ -23,6 +23,7 @@ import { utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
 import { probeWav } from '../probe.js';
 import { loadLibriTTS } from '../sources.js';
 import { runChecked } from './process.js';
+import { round3, throttledProgress } from './progress.js';
 import { updateSpeakersFile } from './speakers-file.js';
 import { loadKjvVerses, TEXT_SOURCE, type Sentence } from './text.js';
 import { ensureRequirements, type Requirement } from './tools.js';
@@ -152,10 +153,6 @@ export function planItem(index: number, seed: number, voices: readonly Voice[], 
   return { index, voice, sentence, utterance, rate, pitch, speed, eq, trebleDb, reverb, noiseDb };
 }
 
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
-
 /** A seeded permutation of 0..n-1 (Fisher-Yates). */
 export function seededPermutation(n: number, seed: number): Uint32Array {
   const order = new Uint32Array(n);
@@ -207,25 +204,18 @@ export async function buildCorpus(options: CorpusBuildOptions): Promise<CorpusRe
   let failed = 0;
   let next = 0;
   const started = Date.now();
-  let lastProgress = started;
-  const progressMs = (options.progressSeconds ?? 60) * 1000;
 
   const count = (seconds: number): void => {
     totalSeconds += seconds;
     utterances++;
   };
-  const progress = (force: boolean): void => {
-    const now = Date.now();
-    if (!force && now - lastProgress < progressMs) return;
-    lastProgress = now;
-    const elapsed = (now - started) / 1000;
+  const progress = throttledProgress(options.progressSeconds ?? 60, options.log, () => {
+    const elapsed = (Date.now() - started) / 1000;
     const speed = synthesizedSeconds / Math.max(elapsed, 1e-3);
     const left = Math.max(0, targetSeconds - totalSeconds);
     const eta = speed > 0 ? `, about ${(left / speed / 60).toFixed(0)} min left` : '';
-    options.log(
-      `corpus: ${utterances} utterances, ${(totalSeconds / 3600).toFixed(2)} of ${options.hours} h (${synthesized} made by this run at ${speed.toFixed(1)} audio-s/s, ${failed} failed${eta})`,
-    );
-  };
+    return `corpus: ${utterances} utterances, ${(totalSeconds / 3600).toFixed(2)} of ${options.hours} h (${synthesized} made by this run at ${speed.toFixed(1)} audio-s/s, ${failed} failed${eta})`;
+  });
 
   await writeSpeakers(out, options.subset, voices, null);
 

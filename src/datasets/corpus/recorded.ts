@@ -30,6 +30,7 @@ import { utterancePaths, type SpeakerInfo } from '../libritts-layout.js';
 import { probeWav } from '../probe.js';
 import { loadLibriTTS } from '../sources.js';
 import { runChecked, runProcess } from './process.js';
+import { round3, throttledProgress } from './progress.js';
 import { updateSpeakersFile } from './speakers-file.js';
 import { ensureRequirements, type Requirement } from './tools.js';
 
@@ -382,17 +383,10 @@ export async function buildRecordedSpeech(options: RecordedBuildOptions): Promis
   let failed = 0;
   let done = 0;
   let next = 0;
-  let lastProgress = started;
-  const progressMs = (options.progressSeconds ?? 60) * 1000;
-  const progress = (force: boolean): void => {
-    const now = Date.now();
-    if (!force && now - lastProgress < progressMs) return;
-    lastProgress = now;
-    const elapsed = (now - started) / 1000;
-    options.log(
-      `recorded: ${done} of ${todo.length} clips (${converted} converted by this run, ${(convertedSeconds / 3600).toFixed(2)} h at ${(convertedSeconds / Math.max(elapsed, 1e-3)).toFixed(1)} audio-s/s; ${tooShort} too short, ${failed} failed)`,
-    );
-  };
+  const progress = throttledProgress(options.progressSeconds ?? 60, options.log, () => {
+    const elapsed = (Date.now() - started) / 1000;
+    return `recorded: ${done} of ${todo.length} clips (${converted} converted by this run, ${(convertedSeconds / 3600).toFixed(2)} h at ${(convertedSeconds / Math.max(elapsed, 1e-3)).toFixed(1)} audio-s/s; ${tooShort} too short, ${failed} failed)`;
+  });
 
   const job = async (jobIndex: number): Promise<void> => {
     const jobWork = join(work, `job${jobIndex}`);
@@ -577,8 +571,4 @@ async function writeSources(out: string, clips: readonly RecordedClip[], held: R
     );
   }
   await writeFileAtomic(join(out, 'recorded-sources.tsv'), rows.join('\n') + '\n', true);
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
