@@ -476,7 +476,9 @@ export class DepthwiseConv1dLayer {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     const [batch, , length] = x.shape;
     const padded = tf.pad(x, [[0, 0], [0, 0], [this.padding[0], this.padding[1]]]);
-    let sum: tf.Tensor3D = this.bias.reshape([1, this.channels, 1]).tile([batch, 1, length]) as tf.Tensor3D;
+    // The bias enters by broadcasting: a tiled bias would back-propagate as one
+    // slice and one add per (batch, time) position, thousands of ops a step.
+    let sum = this.bias.reshape([1, this.channels, 1]) as tf.Tensor3D;
     for (let k = 0; k < this.kernelSize; k++) {
       const tap = this.weight.slice([0, 0, k], [this.channels, 1, 1]).reshape([1, this.channels, 1]);
       sum = sum.add(padded.slice([0, 0, k], [batch, this.channels, length]).mul(tap));

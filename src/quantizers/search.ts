@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { InputError } from '../errors.js';
 import { KdTree, MAX_KD_TREE_DIM } from './kdtree.js';
+import { OrtCodeSearch, ortSearchAvailable } from './ort-search.js';
 
 /** Default score-block size in elements (16 MiB of float32). */
 export const DEFAULT_BLOCK_ELEMENTS = 1 << 22;
@@ -160,6 +161,12 @@ export interface CodeIndex {
 export function buildCodeIndex(codebook: tf.Tensor2D, method: SearchMethod = 'matmul', options: SearchOptions = {}): CodeIndex {
   const [codebookSize, dim] = codebook.shape;
   if (method === 'matmul') {
+    // On the onnxruntime engine the scores never leave onnxruntime (./ort-search.ts);
+    // a bounded block size is the tfjs path's promise, so asking for one keeps it.
+    if (options.blockElements === undefined && ortSearchAvailable()) {
+      const search = new OrtCodeSearch(codebook.dataSync() as Float32Array, codebookSize, dim);
+      return { nearest: (rows) => search.nearest(rows), dispose: () => undefined };
+    }
     const search = buildSearchTable(codebook, options);
     search.chunks.forEach((chunk) => tf.keep(chunk));
     return {

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 
 import { initEngine } from '../../src/engine/index.js';
 import { InputError } from '../../src/errors.js';
+import { OrtCodeSearch, ortSearchAvailable } from '../../src/quantizers/ort-search.js';
 import { KdTree, buildCodeIndex, buildSearchTable, disposeSearchTable, nearestCodes, rowsPerBlock } from '../../src/quantizers/index.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
@@ -82,6 +83,35 @@ describe('quantizers: nearest-code search', function () {
       index.dispose();
     }
     tf.dispose([rows, codebook]);
+  });
+
+  it('the fused onnxruntime search finds the true nearest code over several chunks, ties to the lower id', () => {
+    expect(ortSearchAvailable(), 'the default engine runs on onnxruntime here').to.equal(true);
+    const rand = mulberry32(9);
+    const [n, K, d] = [150, 9000, 16];
+    const rowValues = randomArray(rand, n * d);
+    const codeValues = randomArray(rand, K * d);
+    // Code 8500 (in the third chunk) repeats code 10 (in the first): rows placed on it must get 10.
+    codeValues.copyWithin(8500 * d, 10 * d, 11 * d);
+    rowValues.set(codeValues.subarray(10 * d, 11 * d), 0);
+    const truth = bruteForce(rowValues, codeValues, n, K, d);
+    const rows = tf.tensor2d(rowValues, [n, d]);
+    for (const chunk of [4096, 1000, K]) {
+      const found = new OrtCodeSearch(codeValues, K, d, chunk).nearest(rows);
+      const ids = found.dataSync();
+      expect(ids[0], `chunk ${chunk}: the duplicated code`).to.equal(10);
+      for (let i = 0; i < n; i++) {
+        if (ids[i] === truth[i]) continue;
+        expect(distance(rowValues, codeValues, i, ids[i]!, d), `chunk ${chunk} row ${i}`).to.be.closeTo(distance(rowValues, codeValues, i, truth[i]!, d), 1e-5);
+      }
+      found.dispose();
+    }
+    // buildCodeIndex takes this path on this engine, and the tfjs block search when a block size is asked for.
+    const codebook = tf.tensor2d(codeValues, [K, d]);
+    const fused = buildCodeIndex(codebook, 'matmul').nearest(rows);
+    const blocked = buildCodeIndex(codebook, 'matmul', { blockElements: 1 << 20 }).nearest(rows);
+    expect(Array.from(fused.dataSync())).to.deep.equal(Array.from(blocked.dataSync()));
+    tf.dispose([rows, codebook, fused, blocked]);
   });
 
   it('kd-tree: exact on clustered codes and duplicates, ties to the lower id', () => {
