@@ -1,11 +1,14 @@
 /**
- * npm run bench:train — codec training throughput per preset, discriminators on.
+ * npm run bench:train — codec training throughput per preset, side by side.
  *
- * Each preset trains at its own batch size and crop length, with every
- * discriminator its config names switched on from the first step, on speech
- * (the repository's sample, tiled) rather than noise. Reported per preset: the
- * median step time over the timed steps, audio-seconds per wall-second, and
- * parameter counts. The last line printed is one JSON object with every figure.
+ * Each preset trains at its own batch size and crop length on speech (the
+ * repository's sample, tiled) rather than noise, twice: generator steps alone
+ * (encoder, quantizer, decoder and reconstruction losses: what a run does
+ * until its discriminators start) and full steps with every discriminator its
+ * config names. Reported per preset: median step times, audio-seconds per
+ * wall-second, parameter counts, and the generator-step speed relative to
+ * speech-16k-0.9kbps measured in the same run. The last line printed is one
+ * JSON object with every figure.
  *
  * Flags: --presets a,b   only these presets   --steps N   timed steps (default 5)
  *        --backend NAME  engine rung (default: the best available)
@@ -58,7 +61,20 @@ function speechBatch(speech: Float32Array, config: CodecConfig): tf.Tensor3D {
 await relaunchForEngine();
 const args = parseArgs(process.argv.slice(2));
 const names = args.presets ?? (await presetNames());
-type PresetResult = { audio_s_per_s: number; step_s: number; batch: string; generator_parameters: number; discriminator_parameters: number; discriminators: string[] };
+type PresetResult = {
+  /** Generator steps (no discriminator). */
+  audio_s_per_s: number;
+  step_s: number;
+  /** Steps with the discriminators on. */
+  gan_audio_s_per_s: number;
+  gan_step_s: number;
+  batch: string;
+  generator_parameters: number;
+  discriminator_parameters: number;
+  discriminators: string[];
+};
+/** The preset every other is compared with. */
+const BASELINE = 'speech-16k-0.9kbps';
 const results: Record<string, PresetResult> = {};
 /** Presets that could not be measured, with why (one line). */
 const failed: Record<string, string> = {};
@@ -120,12 +136,39 @@ async function measureInProcess(presets: readonly string[]): Promise<{ backend: 
   const sample = await readWav('samples/speech-16k.wav');
   for (const name of presets) {
     const preset = await loadCodecConfig(name);
-    // Discriminators on from the first step: the floor is for the full GAN step.
-    const config: CodecConfig = { ...preset, training: { ...preset.training, discriminatorStartStep: 0 } };
     // The sample is 16 kHz; other rates get it as is (the figure is about compute, not audio).
-    const audio = speechBatch(sample.samples, config);
-    const model = new CodecModel(config, 0);
-    const discriminators = new DiscriminatorSet(config.training.discriminators, 1);
+    const audio = speechBatch(sample.samples, preset);
+    const generator = timeSteps(preset, audio, false);
+    const gan = timeSteps(preset, audio, true);
+    const [batch, , crop] = audio.shape;
+    const audioSeconds = (batch * crop) / preset.sampleRate;
+    results[name] = {
+      audio_s_per_s: Number((audioSeconds / generator.stepSeconds).toFixed(3)),
+      step_s: Number(generator.stepSeconds.toFixed(3)),
+      gan_audio_s_per_s: Number((audioSeconds / gan.stepSeconds).toFixed(3)),
+      gan_step_s: Number(gan.stepSeconds.toFixed(3)),
+      batch: `${batch} x ${(crop / preset.sampleRate).toFixed(2)} s`,
+      generator_parameters: generator.generatorParameters,
+      discriminator_parameters: gan.discriminatorParameters,
+      discriminators: preset.training.discriminators,
+    };
+    const r = results[name];
+    console.log(
+      `${name.padEnd(22)} generator steps ${r.audio_s_per_s.toFixed(2)} audio-s/s (${r.step_s.toFixed(2)} s/step), with ${preset.training.discriminators.join(' + ') || 'no discriminator'} ` +
+        `${r.gan_audio_s_per_s.toFixed(2)} audio-s/s (${r.gan_step_s.toFixed(2)} s/step); batch ${r.batch}; generator ${(r.generator_parameters / 1e6).toFixed(2)} M, ` +
+        `discriminators ${(r.discriminator_parameters / 1e6).toFixed(2)} M parameters`,
+    );
+    audio.dispose();
+  }
+  return { backend: engine.backend };
+}
+
+/** Median seconds of a training step of `preset`, with the discriminators on from the first step or never. */
+function timeSteps(preset: CodecConfig, audio: tf.Tensor3D, withDiscriminators: boolean): { stepSeconds: number; generatorParameters: number; discriminatorParameters: number } {
+  const config: CodecConfig = { ...preset, training: { ...preset.training, discriminatorStartStep: withDiscriminators ? 0 : Number.MAX_SAFE_INTEGER } };
+  const model = new CodecModel(config, 0);
+  const discriminators = new DiscriminatorSet(withDiscriminators ? config.training.discriminators : [], 1);
+  try {
     const gan = new GanStep(model, discriminators);
     gan.run(audio); // warm-up: sessions, caches
     const times: number[] = [];
@@ -134,35 +177,33 @@ async function measureInProcess(presets: readonly string[]): Promise<{ backend: 
       gan.run(audio);
       times.push(Number(process.hrtime.bigint() - start) / 1e9);
     }
-    const stepSeconds = median(times);
-    const [batch, , crop] = audio.shape;
-    const audioSeconds = (batch * crop) / config.sampleRate;
-    results[name] = {
-      audio_s_per_s: Number((audioSeconds / stepSeconds).toFixed(3)),
-      step_s: Number(stepSeconds.toFixed(3)),
-      batch: `${batch} x ${(crop / config.sampleRate).toFixed(2)} s`,
-      generator_parameters: model.parameters.parameterCount,
-      discriminator_parameters: discriminators.parameters.parameterCount,
-      discriminators: config.training.discriminators,
-    };
-    console.log(
-      `${name.padEnd(22)} ${results[name].audio_s_per_s.toFixed(2)} audio-s/s  ${stepSeconds.toFixed(2)} s/step (batch ${results[name].batch}, ` +
-        `${config.training.discriminators.join(' + ')})  generator ${(model.parameters.parameterCount / 1e6).toFixed(2)} M, ` +
-        `discriminators ${(discriminators.parameters.parameterCount / 1e6).toFixed(2)} M parameters`,
-    );
-    audio.dispose();
+    return { stepSeconds: median(times), generatorParameters: model.parameters.parameterCount, discriminatorParameters: discriminators.parameters.parameterCount };
+  } finally {
     discriminators.dispose();
     model.dispose();
   }
-  return { backend: engine.backend };
 }
 
+/** Generator-step speed of each preset over the baseline's, when both were measured. */
+function speedups(): Record<string, number> | null {
+  const baseline = results[BASELINE];
+  if (baseline === undefined) return null;
+  return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, Number((v.audio_s_per_s / baseline.audio_s_per_s).toFixed(2))]));
+}
+
+const ratios = speedups();
+if (ratios !== null) {
+  console.log(`generator-step speed relative to ${BASELINE}: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(', ')}`);
+}
 console.log(
   JSON.stringify({
     bench: 'train',
+    baseline: BASELINE,
     backend,
     steps: args.steps,
     train_audio_s_per_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.audio_s_per_s])),
+    gan_audio_s_per_s: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.gan_audio_s_per_s])),
+    speedup_vs_baseline: speedups(),
     presets: results,
     failed,
   }),

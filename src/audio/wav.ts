@@ -44,7 +44,7 @@ export interface WriteWavOptions {
 type SampleEncoding = 'pcm' | 'float';
 
 /** What the RIFF scan established about a file; everything in it has been checked. */
-interface WavLayout {
+export interface WavLayout {
   bigEndian: boolean;
   encoding: SampleEncoding;
   channels: number;
@@ -53,6 +53,27 @@ interface WavLayout {
   bitsPerSample: number;
   dataOffset: number;
   dataLength: number;
+}
+
+/**
+ * Random access to a WAV file's bytes, for the header scan: a file held in
+ * memory, or one read a few bytes at a time (src/datasets/probe.ts), so a
+ * header is judged the same way however the file is opened.
+ */
+export interface WavByteSource {
+  readonly size: number;
+  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A WavByteSource over bytes in memory. */
+export function memoryWavSource(bytes: Uint8Array): WavByteSource {
+  return { size: bytes.length, read: (offset, length) => bytes.subarray(offset, Math.min(offset + length, bytes.length)) };
+}
+
+/** Sample frames in the data chunk a layout describes. */
+export function layoutFrames(layout: WavLayout): number {
+  return layout.dataLength / (layout.channels * (layout.bitsPerSample / 8));
 }
 
 /** The members of wavefile's WaveFile we use, with the types its declarations leave as `object`. */
@@ -107,7 +128,16 @@ const SUBTYPE_GUID_TAIL = [0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
  * the most negative code and full-scale positive is just below 1.
  */
 export function decodeWav(bytes: Uint8Array, source: string, options: ReadWavOptions = {}): AudioClip {
-  const layout = scanWav(bytes, source);
+  const layout = scanWavLayout(memoryWavSource(bytes), source);
+  return decodeWavData(bytes.subarray(layout.dataOffset, layout.dataOffset + layout.dataLength), layout, source, options);
+}
+
+/**
+ * Decode whole sample frames of a file whose header `layout` describes (all of
+ * its data chunk, or a range of it read on its own); the same checks and
+ * scaling as decodeWav.
+ */
+export function decodeWavData(data: Uint8Array, layout: WavLayout, source: string, options: ReadWavOptions = {}): AudioClip {
   const { channels, sampleRate } = layout;
   const channel = options.channel ?? 'mix';
   if (channel !== 'mix' && !(Number.isInteger(channel) && channel >= 0 && channel < channels)) {
@@ -116,11 +146,10 @@ export function decodeWav(bytes: Uint8Array, source: string, options: ReadWavOpt
       `channel ${String(channel)} requested but the file has ${channels} channel${channels === 1 ? '' : 's'} (use 0 to ${channels - 1} or 'mix')`,
     );
   }
-  const frames = layout.dataLength / (channels * (layout.bitsPerSample / 8));
-  const samples =
-    layout.encoding === 'float'
-      ? decodeFloat(bytes, layout, frames, channel, source)
-      : decodeInteger(bytes, layout, frames, channel);
+  const frameBytes = channels * (layout.bitsPerSample / 8);
+  if (data.length % frameBytes !== 0) throw new Error(`decodeWavData: ${data.length} bytes are not whole ${frameBytes}-byte frames`);
+  const frames = data.length / frameBytes;
+  const samples = layout.encoding === 'float' ? decodeFloat(data, layout, frames, channel, source) : decodeInteger(data, layout, frames, channel);
   return {
     samples,
     sampleRate,
@@ -168,34 +197,38 @@ export async function writeWav(
 // ---------------------------------------------------------------------------
 // Reading
 
-/** Walk the RIFF chunks and check every size and format field we rely on. */
-function scanWav(bytes: Uint8Array, source: string): WavLayout {
-  const fail = (problem: string): AudioFileError => new AudioFileError(source, problem);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const fileLength = bytes.length;
+/**
+ * Walk the RIFF chunks and check every size and format field we rely on;
+ * reads only chunk headers and the "fmt " body from `source`. RIFF, RIFX
+ * (big-endian) and RF64 (sizes over 4 GiB in a leading 'ds64' chunk).
+ */
+export function scanWavLayout(source: WavByteSource, name: string): WavLayout {
+  const fail = (problem: string): AudioFileError => new AudioFileError(name, problem);
+  const fileLength = source.size;
 
   if (fileLength === 0) throw fail('not a WAV file (the file is empty)');
-  const container = ascii(bytes, 0, 4);
+  const head = source.read(0, 36);
+  const container = ascii(head, 0, 4);
   if (container !== 'RIFF' && container !== 'RIFX' && container !== 'RF64') {
     const truncatedMagic = fileLength < 4 && ['RIFF', 'RIFX', 'RF64'].some((id) => id.startsWith(container));
     if (truncatedMagic) throw fail(`truncated: the file ends after ${fileLength} bytes, inside the RIFF header`);
-    throw fail(`not a WAV file (${describeMagic(bytes)})`);
+    throw fail(`not a WAV file (${describeMagic(head)})`);
   }
   if (fileLength < 12) throw fail(`truncated: the file ends after ${fileLength} bytes, inside the RIFF header`);
-  if (ascii(bytes, 8, 4) !== 'WAVE') {
-    throw fail(`not a WAV file (a ${container} file of type "${printable(ascii(bytes, 8, 4))}", not "WAVE")`);
+  if (ascii(head, 8, 4) !== 'WAVE') {
+    throw fail(`not a WAV file (a ${container} file of type "${printable(ascii(head, 8, 4))}", not "WAVE")`);
   }
   const bigEndian = container === 'RIFX';
-  const u16 = (offset: number): number => view.getUint16(offset, !bigEndian);
-  const u32 = (offset: number): number => view.getUint32(offset, !bigEndian);
+  const u16 = (bytes: Uint8Array, offset: number): number => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(offset, !bigEndian);
+  const u32 = (bytes: Uint8Array, offset: number): number => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset, !bigEndian);
 
-  let riffSize = u32(4);
+  let riffSize = u32(head, 4);
   let rf64DataSize: number | null = null;
   if (container === 'RF64') {
     // RF64 keeps the real 64-bit sizes in a 'ds64' chunk that must come first.
-    if (fileLength < 36 || ascii(bytes, 12, 4) !== 'ds64') throw fail("RF64 file without the 'ds64' chunk that holds its sizes");
-    riffSize = u32(20) + u32(24) * 2 ** 32;
-    rf64DataSize = u32(28) + u32(32) * 2 ** 32;
+    if (fileLength < 36 || ascii(head, 12, 4) !== 'ds64') throw fail("RF64 file without the 'ds64' chunk that holds its sizes");
+    riffSize = u32(head, 20) + u32(head, 24) * 2 ** 32;
+    rf64DataSize = u32(head, 28) + u32(head, 32) * 2 ** 32;
   }
   let riffEnd = 8 + riffSize;
   // Some writers count, but leave out, the pad byte after an odd-sized last chunk;
@@ -210,8 +243,9 @@ function scanWav(bytes: Uint8Array, source: string): WavLayout {
   let chunksAfterData = 0;
   let position = 12;
   while (position + 8 <= riffEnd) {
-    const id = ascii(bytes, position, 4);
-    let size = u32(position + 4);
+    const chunkHeader = source.read(position, 8);
+    const id = ascii(chunkHeader, 0, 4);
+    let size = u32(chunkHeader, 4);
     if (id === 'data' && rf64DataSize !== null && size === 0xffffffff) size = rf64DataSize;
     const bodyStart = position + 8;
     const bodyEnd = bodyStart + size;
@@ -232,18 +266,19 @@ function scanWav(bytes: Uint8Array, source: string): WavLayout {
   if (data === null) throw fail('not a usable WAV file: no "data" chunk');
   if (fmt.size < 16) throw fail(`the "fmt " chunk is ${fmt.size} bytes, shorter than the 16 a WAV format header needs`);
 
-  let formatCode = u16(fmt.offset);
-  const channels = u16(fmt.offset + 2);
-  const sampleRate = u32(fmt.offset + 4);
-  const blockAlign = u16(fmt.offset + 12);
-  const bitsPerSample = u16(fmt.offset + 14);
+  const format = source.read(fmt.offset, Math.min(fmt.size, 40));
+  let formatCode = u16(format, 0);
+  const channels = u16(format, 2);
+  const sampleRate = u32(format, 4);
+  const blockAlign = u16(format, 12);
+  const bitsPerSample = u16(format, 14);
   if (formatCode === WAVE_FORMAT_EXTENSIBLE) {
     if (fmt.size < 40) throw fail(`the "fmt " chunk is ${fmt.size} bytes, too short for WAVE_FORMAT_EXTENSIBLE (40)`);
-    const guid = fmt.offset + 24;
-    const code = u32(guid);
+    const guid = 24;
+    const code = u32(format, guid);
     const standardGuid =
-      code <= 0xffff && u16(guid + 4) === 0x0000 && u16(guid + 6) === 0x0010 &&
-      SUBTYPE_GUID_TAIL.every((byte, i) => bytes[guid + 8 + i] === byte);
+      code <= 0xffff && u16(format, guid + 4) === 0x0000 && u16(format, guid + 6) === 0x0010 &&
+      SUBTYPE_GUID_TAIL.every((byte, i) => format[guid + 8 + i] === byte);
     if (!standardGuid) throw fail('unsupported encoding: WAVE_FORMAT_EXTENSIBLE with a non-standard sub-format GUID');
     formatCode = code;
   }
@@ -291,7 +326,7 @@ function bitDepthCode(encoding: SampleEncoding, bits: number): string {
   return bits === 32 ? '32f' : '64';
 }
 
-function decodeInteger(bytes: Uint8Array, layout: WavLayout, frames: number, channel: number | 'mix'): Float32Array {
+function decodeInteger(data: Uint8Array, layout: WavLayout, frames: number, channel: number | 'mix'): Float32Array {
   // wavefile unpacks the samples of exactly the checked byte range: it gets a
   // header we build for the validated layout, then the data bytes.
   const codec = newWaveFile();
@@ -299,7 +334,7 @@ function decodeInteger(bytes: Uint8Array, layout: WavLayout, frames: number, cha
   // One channel and a nominal rate: the interleaved unpacking needs neither, and
   // wavefile would refuse some legal headers (byte rate over 2^32) otherwise.
   codec.fromScratch(1, 8000, bitDepth, [], { container: layout.bigEndian ? 'RIFX' : 'RIFF' });
-  codec.data.samples = bytes.subarray(layout.dataOffset, layout.dataOffset + layout.dataLength);
+  codec.data.samples = data;
   const interleaved = codec.getSamples(true, Float32Array);
 
   const unsigned = layout.bitsPerSample === 8;
@@ -309,13 +344,13 @@ function decodeInteger(bytes: Uint8Array, layout: WavLayout, frames: number, cha
 }
 
 function decodeFloat(
-  bytes: Uint8Array,
+  data: Uint8Array,
   layout: WavLayout,
   frames: number,
   channel: number | 'mix',
   source: string,
 ): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + layout.dataOffset, layout.dataLength);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const littleEndian = !layout.bigEndian;
   const count = frames * layout.channels;
   const values = layout.bitsPerSample === 64 ? new Float64Array(count) : new Float32Array(count);

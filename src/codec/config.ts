@@ -146,6 +146,12 @@ export interface TrainingConfig {
   discriminators: ('mpd' | 'msstftd')[];
   /** Weigh the mel bands in [lowHz, highHz] `gain` times the others (src/codec/losses.ts); default none. */
   melBandEmphasis?: { lowHz: number; highHz: number; gain: number };
+  /**
+   * Window lengths (samples) of the multi-scale mel loss, each with hop window/4 and
+   * 5·window/32 mel bands as DAC's scales; default every power of two from 32 to
+   * about 46 ms (src/codec/losses.ts defaultMelScales).
+   */
+  melWindows?: number[];
 }
 
 export interface CodecConfig {
@@ -304,6 +310,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
         discriminatorStartStep: { type: 'integer', minimum: 0 },
         quantizerStartStep: { type: 'integer', minimum: 0 },
         discriminators: { type: 'array', items: { type: 'string', enum: ['mpd', 'msstftd'] }, uniqueItems: true },
+        melWindows: { type: 'array', nullable: true, minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 32, multipleOf: 4 } },
         melBandEmphasis: {
           type: 'object',
           nullable: true,

@@ -6,6 +6,7 @@ export {
   PARALLEL_WAVEGAN_RESOLUTIONS_24K,
   ReconstructionLoss,
   defaultMelScales,
+  melScalesForWindows,
   defaultStftResolutions,
   multiResolutionStftLoss,
   multiScaleMelLoss,

@@ -72,6 +72,14 @@ export function defaultMelScales(sampleRate: number): MelScaleSetting[] {
   return scales;
 }
 
+/** Mel scales at the given window lengths: hop window/4 and 5·window/32 bands, as DAC's. */
+export function melScalesForWindows(windows: readonly number[]): MelScaleSetting[] {
+  return windows.map((winLength) => {
+    if (!(Number.isInteger(winLength) && winLength >= 32 && winLength % 4 === 0)) throw new Error(`mel loss: a window must be a multiple of 4 samples, at least 32, got ${winLength}`);
+    return { winLength, hopLength: winLength / 4, nMels: Math.round((5 * winLength) / 32) };
+  });
+}
+
 export interface LossWeights {
   /** Multi-resolution STFT spectral convergence. */
   stftConvergence: number;

@@ -12,6 +12,7 @@ import {
   featureMatchingLoss,
   hingeDiscriminatorLoss,
   hingeGeneratorLoss,
+  melScalesForWindows,
   MultiPeriodDiscriminator,
   MultiScaleStftDiscriminator,
   ReconstructionLoss,
@@ -78,6 +79,7 @@ export class GanStep {
       sampleRate: this.config.sampleRate,
       weights: { mel: w.mel, stftConvergence: w.stft, stftLogMagnitude: w.stft, waveform: w.waveform },
       ...(t.melBandEmphasis === undefined ? {} : { melBandEmphasis: t.melBandEmphasis }),
+      ...(t.melWindows === undefined ? {} : { melScales: melScalesForWindows(t.melWindows) }),
     });
   }
 

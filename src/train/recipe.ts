@@ -210,13 +210,13 @@ const fixed = (value: number | null, digits: number) => (value === null ? '—' 
 export function recipeTable(records: readonly RecipeRecord[]): string {
   const sorted = [...records].sort((a, b) => a.budget_minutes - b.budget_minutes || (b.dev.stoi ?? -1) - (a.dev.stoi ?? -1));
   const lines = [
-    '| budget (min) | variant | dev STOI | dev mel | perplexity | bit/s | steps | audio h seen | audio-s/s | what changes |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| budget (min) | variant | dev STOI | dev mel | perplexity | bit/s | steps | audio h seen | audio-s/s | commit | what changes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of sorted) {
     const changes = Object.keys(r.set).length === 0 ? 'nothing (control)' : Object.entries(r.set).map(([k, v]) => `\`${k}\` = ${JSON.stringify(v)}`).join(', ');
     lines.push(
-      `| ${r.budget_minutes} | ${r.variant} | ${fixed(r.dev.stoi, 3)} | ${fixed(r.dev.mel_distance, 2)} | ${fixed(r.dev.perplexity, 0)} | ${r.bitrate ?? 'none'} | ${r.steps} | ${r.audio_hours_seen.toFixed(2)} | ${r.audio_s_per_s.toFixed(2)} | ${changes} |`,
+      `| ${r.budget_minutes} | ${r.variant} | ${fixed(r.dev.stoi, 3)} | ${fixed(r.dev.mel_distance, 2)} | ${fixed(r.dev.perplexity, 0)} | ${r.bitrate ?? 'none'} | ${r.steps} | ${r.audio_hours_seen.toFixed(2)} | ${r.audio_s_per_s.toFixed(2)} | ${r.commit} | ${changes} |`,
     );
   }
   return lines.join('\n') + '\n';

@@ -9,6 +9,7 @@ import { InputError } from '../../src/errors.js';
 import { filterByDuration, loadDataset, probeWav, speakerDisjointSplit, summarize, type Utterance } from '../../src/datasets/index.js';
 import { readWavFrames } from '../../src/datasets/probe.js';
 import { readWav } from '../../src/audio/index.js';
+import { buildWav, pcmBytes } from '../audio/wav-fixtures.js';
 import { nanWav, speechLike, truncatedWav, writeLibriTTSFixture, type FixtureUtterance } from './fixtures.js';
 
 async function expectInputError(promise: Promise<unknown>, ...mentions: (string | RegExp)[]): Promise<InputError> {
@@ -64,6 +65,31 @@ describe('dataset loaders', function () {
       writeFileSync(poisoned, nanWav(0.5, 16000));
       await expectInputError(readWavFrames(poisoned, () => [3990, 4010]), 'range-nan.wav', 'NaN');
       expect((await readWavFrames(poisoned, () => [0, 100])).clip.samples.length).to.equal(100);
+    });
+
+    it('judges a header as readWav does: RF64, big-endian RIFX and many chunks before the audio read alike', async () => {
+      const values = Array.from({ length: 4000 }, (_, i) => Math.round(8000 * Math.sin(i / 7)));
+      const manyChunks = Array.from({ length: 200 }, (_, i): [string, Uint8Array] => ['LIST', new Uint8Array(i % 5)]);
+      const files: Record<string, Uint8Array> = {
+        'rf64.wav': buildWav({ container: 'RF64', bitsPerSample: 16, data: pcmBytes(values, 16) }),
+        'rifx.wav': buildWav({ container: 'RIFX', bitsPerSample: 16, data: pcmBytes(values, 16, true) }),
+        'chunks.wav': buildWav({ bitsPerSample: 16, data: pcmBytes(values, 16), chunksBefore: manyChunks }),
+      };
+      for (const [name, bytes] of Object.entries(files)) {
+        const path = join(scratch, name);
+        writeFileSync(path, bytes);
+        const full = (await readWav(path)).samples;
+        expect(full.length, name).to.equal(4000);
+        expect(await probeWav(path), name).to.include({ sampleRate: 16000, channels: 1, bitsPerSample: 16, frames: 4000 });
+        const { clip } = await readWavFrames(path, () => [1000, 1500]);
+        expect(Array.from(clip.samples), name).to.deep.equal(Array.from(full.subarray(1000, 1500)));
+      }
+      // What readWav refuses, the probe refuses with the same line.
+      const alaw = join(scratch, 'alaw.wav');
+      writeFileSync(alaw, buildWav({ formatCode: 6, bitsPerSample: 8, data: new Uint8Array(100) }));
+      const expected = await readWav(alaw).then(() => 'accepted', (error: Error) => error.message);
+      expect(expected).to.match(/A-law/);
+      await expectInputError(probeWav(alaw), 'alaw.wav', expected.split(': ').slice(1).join(': '));
     });
 
     it('refuses a missing, empty, non-WAV or truncated file with one line naming it', async () => {
