@@ -39,7 +39,7 @@ export async function tokenizeCommand(spec: string, options: TokenizeCliOptions)
   const speed = summary.wallSeconds > 0 ? summary.audioSeconds / summary.wallSeconds : 0;
   process.stdout.write(
     `${out}: ${summary.shardsWritten} shards written, ${summary.shardsAlreadyWhole} already whole (of ${summary.shardCount} in the plan); ` +
-      `${summary.utterances} utterances, ${summary.skippedFiles} files skipped; ${speed.toFixed(1)}x real time\n`,
+      `${summary.utterances} utterances, ${summary.skippedFiles} file${summary.skippedFiles === 1 ? '' : 's'} skipped; ${speed.toFixed(1)}x real time\n`,
   );
   process.stdout.write(JSON.stringify({ ...summary, x_real_time: speed }) + '\n');
 }

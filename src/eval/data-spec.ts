@@ -20,14 +20,28 @@ export interface EvalUtterance {
   path: string;
 }
 
-export async function listEvalUtterances(spec: string): Promise<EvalUtterance[]> {
-  if (spec.startsWith('list:')) return fromList(spec.slice('list:'.length));
+/** A file of the set that cannot be scored, and why (one line). */
+export interface SkippedUtterance extends EvalUtterance {
+  problem: string;
+}
+
+/** The set's utterances, and the files its loader already refused (a bad header). */
+export async function listEvalData(spec: string): Promise<{ utterances: EvalUtterance[]; skipped: SkippedUtterance[] }> {
   if (spec.startsWith('libritts:') || spec.startsWith('manifest:')) {
     // The dataset loaders' specs (src/datasets), with their ids.
     const { loadDataset } = await import('../datasets/index.js');
     const dataset = await loadDataset(spec, { log: (line) => process.stderr.write(`${line}\n`) });
-    return dataset.utterances.map((u) => ({ id: u.id, path: u.path })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return {
+      utterances: dataset.utterances.map((u) => ({ id: u.id, path: u.path })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      skipped: dataset.badFiles.map((bad) => ({ id: withoutWav(bad.path.split(/[\\/]/).pop() ?? bad.path), path: bad.path, problem: bad.problem })),
+    };
   }
+  return { utterances: await listEvalUtterances(spec), skipped: [] };
+}
+
+export async function listEvalUtterances(spec: string): Promise<EvalUtterance[]> {
+  if (spec.startsWith('list:')) return fromList(spec.slice('list:'.length));
+  if (spec.startsWith('libritts:') || spec.startsWith('manifest:')) return (await listEvalData(spec)).utterances;
   const path = spec.startsWith('dir:') ? spec.slice('dir:'.length) : spec;
   let isDirectory: boolean;
   try {

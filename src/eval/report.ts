@@ -53,6 +53,9 @@ function markdown(report: EvalReport, plots: { quality: boolean; spectrograms: s
     `Data: \`${report.data}\`: ${report.utterances.length} utterances, ${seconds.toFixed(1)} s in all, at ${rates} Hz.`,
     '',
   ];
+  if (report.skipped.length > 0) {
+    lines.push(`Skipped (not scored): ${report.skipped.map((u) => `\`${u.path}\` (${u.problem})`).join('; ')}.`, '');
+  }
   if (report.model_note !== null) lines.push(`> ${report.model_note}`, '');
   lines.push(`- ${report.utmos.note}`, `- ${report.dnsmos.note}`, `- ${report.alignment}`, '');
 

@@ -8,17 +8,17 @@
  * with the same --out picks up where it stopped and a changed input is redone.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import cliProgress from 'cli-progress';
 
 import { readWav, resample, writeWav, type AudioClip } from '../audio/index.js';
-import { InputError } from '../errors.js';
+import { AudioFileError, InputError } from '../errors.js';
 import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
 import { alignByCrossCorrelation } from './align.js';
 import { setCodeUsage } from './codes.js';
-import { listEvalUtterances, type EvalUtterance } from './data-spec.js';
+import { listEvalData, type EvalUtterance, type SkippedUtterance } from './data-spec.js';
 import { MIN_EVAL_SAMPLES, multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 import { DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';
 import { StoiTooShortError, stoi } from './stoi.js';
@@ -79,6 +79,8 @@ export interface EvalReport {
   generated_by: string;
   data: string;
   utterances: Array<{ id: string; path: string; duration_s: number; sample_rate: number }>;
+  /** Files of the set that could not be scored (unreadable, too short, silent), each with why. */
+  skipped: SkippedUtterance[];
   /** Set when no model was evaluated: says why, for the report. */
   model_note: string | null;
   utmos: { model: string | null; note: string };
@@ -121,7 +123,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   if (options.force !== true && (await pathExists(reportPath))) {
     throw new InputError(reportPath, 'exists; pass --force to overwrite (an unfinished run resumes without it)');
   }
-  const utterances = await listEvalUtterances(options.data);
+  const { utterances, skipped } = await listEvalData(options.data);
   // Load the MOS models before any work, so a bad file fails in a second, not after an hour.
   const utmos = options.utmos === undefined ? null : await UtmosModel.load(options.utmos);
   const dnsmos = options.dnsmos === undefined ? null : await DnsmosModel.load(options.dnsmos);
@@ -146,13 +148,18 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   /** Decoded audio of the first utterance, for the spectrogram plot. */
   const firstUtteranceAudio = new Map<string, Float32Array>();
   try {
-    for (const [index, utterance] of utterances.entries()) {
-      const source = await readWav(utterance.path);
-      // Checked here so the error names the file; the metrics themselves only know signals.
-      if (source.samples.length < MIN_EVAL_SAMPLES) {
-        throw new InputError(utterance.path, `too short to evaluate: ${source.samples.length} samples, at least ${MIN_EVAL_SAMPLES} needed`);
+    for (const utterance of utterances) {
+      const source = await readScorable(utterance);
+      if ('problem' in source) {
+        // One bad file costs its own row, not the run: the report lists it. Until a
+        // file has scored the line waits, so a set with nothing usable gets one error.
+        skipped.push(source);
+        if (utteranceInfo.length > 0) process.stderr.write(`${utterance.path}: ${source.problem}; skipped\n`);
+        if (showProgress) bar.increment(rows.length);
+        continue;
       }
-      if (source.samples.every((v) => v === 0)) throw new InputError(utterance.path, 'is silent: there is nothing to evaluate');
+      if (utteranceInfo.length === 0) for (const s of skipped) process.stderr.write(`${s.path}: ${s.problem}; skipped\n`);
+      const index = utteranceInfo.length;
       utteranceInfo.push({ id: utterance.id, path: utterance.path, duration_s: source.durationSeconds, sample_rate: source.sampleRate });
       if (index === 0) firstUtteranceAudio.set(ORIGINAL, source.samples);
       const sourceStat = await stat(utterance.path);
@@ -182,15 +189,23 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   } finally {
     if (showProgress) bar.stop();
     await rm(scratch, { recursive: true, force: true });
+    // A run that scored nothing leaves no empty cache folder behind.
+    await rmdir(join(out, 'cache')).catch(() => undefined);
     await utmos?.dispose();
     await dnsmos?.dispose();
   }
 
+  if (utteranceInfo.length === 0) {
+    const first = skipped[0]!;
+    if (skipped.length === 1) throw new InputError(first.path, first.problem);
+    throw new InputError(options.data, `nothing to evaluate: all ${skipped.length} files were skipped; the first, ${first.path}: ${first.problem}`);
+  }
   const summaries = rows.map((row) => summarise(row, systems.find((s) => s.id === row) ?? null, perUtterance[row]));
   const report: EvalReport = {
     generated_by: options.generatedBy ?? 'simvq-audio eval',
     data: options.data,
     utterances: utteranceInfo,
+    skipped,
     model_note: systems.some((s) => s.kind === 'model') ? null : (options.modelNote ?? 'No model was evaluated: the baselines alone.'),
     utmos: {
       model: options.utmos ?? null,
@@ -218,6 +233,22 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   const { writeReportFiles } = await import('./report.js');
   await writeReportFiles(out, report, { firstUtterance: utteranceInfo[0].id, audio: firstUtteranceAudio, sampleRate, usage });
   return report;
+}
+
+/** The file's audio, or why it cannot be scored (checked here so the line names the file; the metrics only know signals). */
+async function readScorable(utterance: EvalUtterance): Promise<AudioClip | SkippedUtterance> {
+  let source: AudioClip;
+  try {
+    source = await readWav(utterance.path);
+  } catch (error) {
+    if (error instanceof AudioFileError) return { ...utterance, problem: error.problem };
+    throw error;
+  }
+  if (source.samples.length < MIN_EVAL_SAMPLES) {
+    return { ...utterance, problem: `too short to evaluate: ${source.samples.length} samples, at least ${MIN_EVAL_SAMPLES} needed` };
+  }
+  if (source.samples.every((v) => v === 0)) return { ...utterance, problem: 'silent: there is nothing to evaluate' };
+  return source;
 }
 
 async function scoreOne(

@@ -11,6 +11,7 @@
  * shard's index as skipped.
  */
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
@@ -141,7 +142,18 @@ export async function tokenize(options: TokenizeOptions): Promise<TokenizeSummar
   const owned = selectedShards(shardCount, options.shard);
   await mkdir(options.out, { recursive: true });
 
-  const summary: TokenizeSummary = { shardCount, shardsWritten: 0, shardsAlreadyWhole: 0, utterances: 0, skippedFiles: 0, audioSeconds: 0, wallSeconds: 0 };
+  // Files the listing refused (a bad header) belong to no shard's plan; shard 0
+  // records them, so the merged index lists each once however the work is split.
+  const refusedAtListing: SkippedFile[] = dataset.badFiles.map((bad) => ({ id: basename(bad.path).replace(/\.wav$/i, ''), path: bad.path, problem: bad.problem }));
+  const summary: TokenizeSummary = {
+    shardCount,
+    shardsWritten: 0,
+    shardsAlreadyWhole: 0,
+    utterances: 0,
+    skippedFiles: refusedAtListing.length,
+    audioSeconds: 0,
+    wallSeconds: 0,
+  };
   const todo: number[] = [];
   for (const j of owned) {
     const whole = await verifyShard(options.out, j, shardCount).then(
@@ -160,7 +172,8 @@ export async function tokenize(options: TokenizeOptions): Promise<TokenizeSummar
       const planned: PlannedUtterance[] = plan.shards[j]!;
       const answers = await Promise.all(planned.map((u) => pool.encode(u.path)));
       const utterances: ShardUtterance[] = [];
-      const skipped: SkippedFile[] = [];
+      const skipped: SkippedFile[] = j === 0 ? [...refusedAtListing] : [];
+      const refusedHere = skipped.length;
       answers.forEach((answer, i) => {
         const u = planned[i]!;
         if ('error' in answer) {
@@ -176,7 +189,7 @@ export async function tokenize(options: TokenizeOptions): Promise<TokenizeSummar
       await writeShard(options.out, { shard: j, shardCount, planHash: plan.hash, model }, utterances, skipped);
       summary.shardsWritten++;
       summary.utterances += utterances.length;
-      summary.skippedFiles += skipped.length;
+      summary.skippedFiles += skipped.length - refusedHere;
       options.onShard?.(summary.shardsAlreadyWhole + summary.shardsWritten, owned.length);
     }
   } finally {

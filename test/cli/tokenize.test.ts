@@ -55,8 +55,15 @@ describe('cli: tokenize', function () {
     // The folder loader already skips the file that is not a WAV (and says so).
     expect(summary.utterances).to.equal(9);
     expect(run.stderr).to.include('broken.wav');
+    // ... and counts it, and the merged index lists it with its problem.
+    expect(summary.skippedFiles).to.equal(1);
+    expect(run.stdout).to.include('1 file skipped');
     const merged = await runCli(['tokenize', 'merge', whole]);
     expect(merged.code, merged.stderr).to.equal(0);
+    const index = JSON.parse(readFileSync(join(whole, 'index.json'), 'utf8')) as { skipped: { id: string; path: string; problem: string }[] };
+    expect(index.skipped).to.have.length(1);
+    expect(index.skipped[0]).to.include({ id: 'broken', path: join(data, 'spk2', 'broken.wav') });
+    expect(index.skipped[0]!.problem).to.match(/not a WAV file/);
 
     const codec = await Codec.load(model);
     const corpus = await TokenCorpus.open(whole);

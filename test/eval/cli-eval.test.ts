@@ -1,5 +1,5 @@
 /** `simvq-audio eval` as users run it: bad input is one line naming the file, exit 2, and no report. */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +55,30 @@ describe('simvq-audio eval', function () {
       expect(report).to.equal(null);
     });
   }
+
+  it('scores the rest when one file is bad: the report lists it with its problem, and the log says it was skipped', async function () {
+    if (!codecToolsAvailable()) this.skip();
+    const mixed = join(dir, 'mixed');
+    await mkdir(mixed);
+    await copyFile(SPEECH_PATH, join(mixed, 'a-speech.wav'));
+    await writeFile(join(mixed, 'b-broken.wav'), 'RIFF and then nothing useful');
+    const out = join(dir, 'out-mixed');
+    const result = await run(['eval', '--data', mixed, '--out', out, '--baselines', 'opus-6k', '--no-progress']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stderr).to.include(`${join(mixed, 'b-broken.wav')}: `).and.include('; skipped');
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as EvalReport;
+    expect(report.utterances.map((u) => u.id)).to.deep.equal(['a-speech']);
+    expect(report.skipped.map((u) => u.id)).to.deep.equal(['b-broken']);
+    expect(report.skipped[0]!.problem).to.match(/truncated|not a WAV/);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).to.include('Skipped (not scored)');
+  });
+
+  it('leaves no cache folder behind when nothing could be scored', async () => {
+    const out = join(dir, 'out-nothing');
+    const result = await run(['eval', '--data', join(dir, 'bad'), '--out', out, '--baselines', 'opus-6k', '--no-progress']);
+    expect(result.code).to.equal(2);
+    expect(await readdir(out).catch(() => [])).to.deep.equal([]);
+  });
 
   it('writes a baselines-only report that says so and shows no UTMOS number', async function () {
     if (!codecToolsAvailable()) this.skip();
