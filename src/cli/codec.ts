@@ -5,13 +5,13 @@
  * written; outputs are written atomically (temp file + rename), so a failure
  * leaves no half-written file, and an existing file is kept unless --force.
  */
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 
 import { writeWav } from '../audio/index.js';
 import { probeWav } from '../datasets/probe.js';
 import { InputError } from '../errors.js';
-import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
+import { describeFsError, writeFileAtomic } from '../files.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
 import { exportCheckpoint } from '../runtime/export.js';
 import { bitsPerCode, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
@@ -30,28 +30,57 @@ export interface EncodeCommandOptions extends CodecCommandOptions {
   format: TokenFormat;
 }
 
-/** Where each input's output goes: -o (one input only), else beside it or in --out-dir, as NAME + suffix. */
+/**
+ * Where each input's output goes: -o (one input only), else beside it or in
+ * --out-dir (made when missing), as NAME + suffix. Every check runs before
+ * anything is loaded or written: an output that would replace an input (by any
+ * path, symlink or hard link: same device and inode), two inputs with one
+ * output, an existing output without --force, a missing -o folder.
+ */
 async function outputPaths(inputs: readonly string[], options: CodecCommandOptions, suffix: string): Promise<string[]> {
   if (inputs.length === 0) throw new InputError(null, 'no input files given');
   if (options.output !== undefined && inputs.length > 1) throw new InputError('-o', `names one output but ${inputs.length} inputs were given; use --out-dir`);
-  if (options.outDir !== undefined && !(await pathExists(options.outDir))) throw new InputError(options.outDir, 'the output directory does not exist');
   const outputs = inputs.map((input) => {
     if (options.output !== undefined) return options.output;
     const name = basename(input, extname(input)) + suffix;
     return join(options.outDir ?? dirname(input), name);
   });
+  const identities = new Map<string, string>();
+  for (const input of inputs) {
+    const identity = await fileIdentity(input);
+    if (identity === null) throw new InputError(input, 'file not found');
+    identities.set(identity, input);
+  }
   const seen = new Map<string, string>();
   for (const [i, output] of outputs.entries()) {
-    const other = seen.get(output);
+    const other = seen.get(resolve(output));
     if (other !== undefined) throw new InputError(output, `would be written for both ${other} and ${inputs[i]}`);
-    seen.set(output, inputs[i]!);
-    if (inputs.includes(output)) throw new InputError(output, 'is also an input');
-    if (options.force !== true && (await pathExists(output))) throw new InputError(output, 'exists; pass --force to overwrite');
+    seen.set(resolve(output), inputs[i]!);
+    const identity = await fileIdentity(output);
+    const input = identity === null ? undefined : identities.get(identity);
+    if (input !== undefined) throw new InputError(output, input === output ? 'is also an input' : `is the input ${input} under another name; it would be overwritten`);
+    if (options.force !== true && identity !== null) throw new InputError(output, 'exists; pass --force to overwrite');
   }
-  for (const input of inputs) {
-    if (!(await pathExists(input))) throw new InputError(input, 'file not found');
+  if (options.outDir !== undefined) {
+    await mkdir(options.outDir, { recursive: true }).catch((error: unknown) => {
+      throw new InputError(options.outDir!, `cannot make the output directory: ${describeFsError(error, 'write')}`);
+    });
+  } else if (options.output !== undefined) {
+    const folder = dirname(options.output);
+    const isFolder = await stat(folder).then((s) => s.isDirectory(), () => false);
+    if (!isFolder) throw new InputError(options.output, `cannot be written: the folder ${folder} does not exist`);
   }
   return outputs;
+}
+
+/** Device and inode of the file a path names (after symlinks), or null when there is none. */
+async function fileIdentity(path: string): Promise<string | null> {
+  try {
+    const { dev, ino } = await stat(path);
+    return `${dev}:${ino}`;
+  } catch {
+    return null;
+  }
 }
 
 /** Every WAV header is read before anything is encoded, so one bad file among many stops the run before any output. */

@@ -3,7 +3,7 @@
  * them: outputs and their names, a token file from another model, and bad
  * input answered with one line, exit code 2 and no output written.
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -166,6 +166,30 @@ describe('simvq-audio encode / decode / roundtrip / export', function () {
       expect(readFileSync(out, 'utf8')).to.equal('keep me');
       expect((await runCli(['encode', speech, '-o', out, '--model', model, '--force'])).code).to.equal(0);
       expect(readFileSync(out).subarray(0, 3).toString()).to.equal('SVQ');
+    });
+
+    it('--force never replaces an input, whatever path, symlink or hard link names it; a missing -o folder is refused before the model loads', async () => {
+      const folder = join(scratch, 'own');
+      mkdirSync(folder, { recursive: true });
+      const input = join(folder, 'x.wav');
+      copyFileSync(speech, input);
+      const original = readFileSync(input);
+      symlinkSync(input, join(folder, 'link.wav'));
+      linkSync(input, join(folder, 'hard.wav'));
+      for (const output of [join(folder, '..', 'own', 'x.wav'), join(folder, 'link.wav'), join(folder, 'hard.wav')]) {
+        const result = await runCli(['roundtrip', input, '-o', output, '--force', '--model', model]);
+        expectOneLineError(result, 'x.wav');
+        expect(result.stderr).to.match(/is also an input|is the input .* under another name/);
+      }
+      expect(readFileSync(input).equals(original)).to.equal(true);
+      // A missing folder is named at once (no model: a load would fail differently).
+      const missing = join(scratch, 'no-such-folder', 'out.wav');
+      expectOneLineError(await runCli(['roundtrip', input, '-o', missing, '--model', join(scratch, 'no-model')]), missing, 'folder', 'does not exist');
+      // --out-dir makes its folder.
+      const made = join(scratch, 'made', 'deeper');
+      const encoded = await runCli(['encode', input, '--out-dir', made, '--model', model]);
+      expect(encoded.code, encoded.stderr).to.equal(0);
+      expect(existsSync(join(made, 'x.svq'))).to.equal(true);
     });
 
     it('no model named and no default model installed: says so and how to name one', async () => {
