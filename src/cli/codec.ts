@@ -14,7 +14,7 @@ import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
 import { exportCheckpoint } from '../runtime/export.js';
-import { bitsPerCode, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
+import { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
 
 export type TokenFormat = 'svq' | 'json' | 'npy';
 
@@ -122,9 +122,9 @@ export async function readTokenFile(path: string): Promise<CodecTokens> {
   }
   const { header, codes } = (value ?? {}) as { header?: SvqHeader; codes?: unknown };
   if (typeof header !== 'object' || header === null || !Array.isArray(codes)) throw new InputError(path, 'not a token file: expected { "header": {...}, "codes": [...] }');
-  if (typeof header.modelId !== 'string' || typeof header.modelHash !== 'string' || !Number.isInteger(header.originalLength)) {
-    throw new InputError(path, 'the header lacks modelId, modelHash or originalLength');
-  }
+  // The same header checks as a .svq file's.
+  checkSvqHeader(header, (problem) => new InputError(path, problem));
+  if (codes.length !== header.frameCount) throw new InputError(path, `${codes.length} codes but the header says ${header.frameCount} frames`);
   const bad = codes.findIndex((c) => !Number.isInteger(c) || c < 0 || c > 0xffffffff);
   if (bad >= 0) throw new InputError(path, `code ${JSON.stringify(codes[bad])} at frame ${bad} is not a non-negative integer`);
   return { header, codes: Uint32Array.from(codes as number[]) };
@@ -167,7 +167,7 @@ export async function decodeCommand(inputs: string[], options: CodecCommandOptio
     for (const [i, tokens] of files.entries()) {
       const audio = await codec.decode(tokens, { source: inputs[i]! });
       await writeWav(outputs[i]!, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
-      lines.push(`${inputs[i]} -> ${outputs[i]}: ${describeTokens(tokens)} at ${codec.sampleRate} Hz`);
+      lines.push(`${inputs[i]} -> ${outputs[i]}: ${tokens.codes.length} tokens, ${(audio.length / codec.sampleRate).toFixed(2)} s at ${codec.sampleRate} Hz`);
     }
   } finally {
     await codec.dispose();

@@ -21,7 +21,7 @@ import { resample } from '../audio/index.js';
 import { InputError } from '../errors.js';
 import { describeFsError, pathExists } from '../files.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
-import type { SvqFile, SvqHeader } from '../tokens/svq.js';
+import { checkSvqHeader, type SvqFile, type SvqHeader } from '../tokens/svq.js';
 import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
 import { DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUT, describeModel, readModelDirectory, type ModelDirectory } from './model-dir.js';
 import { loadOnnxRuntimeModule, openRuntimeSession, type OnnxRuntimeModule, type OrtSession } from './ort-session.js';
@@ -133,11 +133,32 @@ async function openTfjsWindowModel(model: ModelDirectory): Promise<WindowModel> 
 /** Reads samples [start, end) of an input; the end may run past the audio (zeros are padded). */
 type SampleReader = (start: number, end: number) => Promise<Float32Array>;
 
+/**
+ * Largest sample magnitude taken as audio. Float WAV files may go a little past
+ * full scale (±1); a value 64 times past it (+36 dB) is a broken file or wrong
+ * units, not speech, and is refused rather than silently clipped.
+ */
+export const MAX_SAMPLE_MAGNITUDE = 64;
+
 function checkSamples(samples: Float32Array, source: string): void {
   if (!(samples instanceof Float32Array)) throw new InputError(source, 'samples must be a Float32Array');
   if (samples.length === 0) throw new InputError(source, 'no audio: 0 samples');
   for (let i = 0; i < samples.length; i++) {
-    if (!Number.isFinite(samples[i]!)) throw new InputError(source, `sample ${i} is ${samples[i]} (NaN and infinities cannot be encoded)`);
+    const value = samples[i]!;
+    if (!Number.isFinite(value)) throw new InputError(source, `sample ${i} is ${value} (NaN and infinities cannot be encoded)`);
+    if (Math.abs(value) > MAX_SAMPLE_MAGNITUDE) {
+      throw new InputError(source, `sample ${i} is ${value}: audio is expected within ±1 (full scale), and values past ±${MAX_SAMPLE_MAGNITUDE} are refused`);
+    }
+  }
+}
+
+/** A sample-rate conversion whose errors name the audio's source, not the resampler. */
+async function resampleFor(source: string, samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array> {
+  try {
+    return await resample(samples, fromRate, toRate);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(source, error.problem);
+    throw error;
   }
 }
 
@@ -209,7 +230,7 @@ export class Codec {
     const source = options.source ?? 'samples';
     checkSamples(samples, source);
     if (!Number.isFinite(sampleRate) || sampleRate <= 0) throw new InputError(source, `sample rate must be a positive number, got ${sampleRate}`);
-    const audio = sampleRate === this.sampleRate ? samples : await resample(samples, sampleRate, this.sampleRate);
+    const audio = sampleRate === this.sampleRate ? samples : await resampleFor(source, samples, sampleRate, this.sampleRate);
     const read: SampleReader = async (start, end) => {
       const window = new Float32Array(end - start);
       window.set(audio.subarray(start, Math.min(end, audio.length)));
@@ -288,6 +309,10 @@ export class Codec {
 
   /** Throws an InputError unless `tokens` were made by this model and hold valid codes. */
   checkTokens(tokens: CodecTokens, source: string): void {
+    if (typeof tokens !== 'object' || tokens === null || typeof tokens.header !== 'object' || tokens.header === null || !(tokens.codes instanceof Uint32Array)) {
+      throw new InputError(source, 'expected tokens as { header, codes: Uint32Array } (what encode returns or a token file holds)');
+    }
+    checkSvqHeader(tokens.header, (problem) => new InputError(source, problem));
     const { header, codes } = tokens;
     if (header.modelHash !== this.modelHash || header.modelId !== this.modelId) {
       throw new InputError(source, `tokens of model ${describeModel(header.modelId, header.modelHash)} cannot be decoded by model ${describeModel(this.modelId, this.modelHash)}`);

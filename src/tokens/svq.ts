@@ -50,7 +50,12 @@ export function bitsPerCode(codebookSize: number): number {
   return Math.max(1, Math.ceil(Math.log2(codebookSize)));
 }
 
-function checkHeader(header: SvqHeader, fail: (problem: string) => Error): void {
+/**
+ * Checks every header field's type and range, and that the fields agree: the
+ * frame count is what the original length takes at the header's hop (the last
+ * frame padded), so a decoded file is as long as the header says.
+ */
+export function checkSvqHeader(header: SvqHeader, fail: (problem: string) => Error): void {
   const integer = (name: keyof SvqHeader, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const value = header[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -65,11 +70,17 @@ function checkHeader(header: SvqHeader, fail: (problem: string) => Error): void 
   integer('frameCount', 0);
   integer('originalLength', 0);
   if (typeof header.frameRate !== 'number' || !(header.frameRate > 0)) throw fail('header field frameRate must be a positive number');
+  const hop = header.sampleRate / header.frameRate;
+  if (!Number.isInteger(hop)) throw fail(`inconsistent header: sampleRate ${header.sampleRate} is not a whole number of frames at frameRate ${header.frameRate}`);
+  const frames = Math.ceil(header.originalLength / hop);
+  if (frames !== header.frameCount) {
+    throw fail(`inconsistent header: originalLength ${header.originalLength} samples take ${frames} frames of ${hop}, but frameCount is ${header.frameCount}`);
+  }
 }
 
 export function encodeSvq(file: SvqFile): Uint8Array {
   const { header, codes } = file;
-  checkHeader(header, (problem) => new Error(`encodeSvq: ${problem}`));
+  checkSvqHeader(header, (problem) => new Error(`encodeSvq: ${problem}`));
   if (codes.length !== header.frameCount) throw new Error(`encodeSvq: ${codes.length} codes for frameCount ${header.frameCount}`);
   const bits = bitsPerCode(header.codebookSize);
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
@@ -110,7 +121,7 @@ export function decodeSvq(bytes: Uint8Array, source: string): SvqFile {
     throw fail('the header is not valid JSON');
   }
   if (typeof header !== 'object' || header === null) throw fail('the header is not a JSON object');
-  checkHeader(header, fail);
+  checkSvqHeader(header, fail);
   const bits = bitsPerCode(header.codebookSize);
   const packedStart = FIXED_BYTES + headerLength;
   const packedBytes = Math.ceil((header.frameCount * bits) / 8);

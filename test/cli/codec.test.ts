@@ -138,6 +138,13 @@ describe('simvq-audio encode / decode / roundtrip / export', function () {
         bytes: () => Buffer.from(JSON.stringify({ header: { modelId: 'tiny-runtime', modelHash: 'x', sampleRate: 16000, frameRate: 400, codebookSize: 64, frameCount: 2, originalLength: 80 }, codes: [1, -3] })),
         mentions: ['code -3 at frame 1'],
       },
+      {
+        name: 'a JSON header with a codebook size that is not a number',
+        file: 'string-k.json',
+        command: 'decode',
+        bytes: () => Buffer.from(JSON.stringify({ header: { modelId: 'tiny-runtime', modelHash: 'x', sampleRate: 16000, frameRate: 400, codebookSize: '64', frameCount: 2, originalLength: 80 }, codes: [1, 3] })),
+        mentions: ['codebookSize must be an integer'],
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {

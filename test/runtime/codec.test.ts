@@ -10,7 +10,7 @@ import { expect } from 'chai';
 
 import { encodeWav, readWav, resample } from '../../src/audio/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { Codec, chooseEngine } from '../../src/runtime/codec.js';
+import { Codec, chooseEngine, type CodecTokens } from '../../src/runtime/codec.js';
 import { exportTinyModel, tinyRuntimeConfig } from './fixtures.js';
 
 describe('runtime: Codec', function () {
@@ -130,6 +130,16 @@ describe('runtime: Codec', function () {
     const good = await codec.encode(speech.subarray(0, 400), 16000);
     good.codes[3] = 64;
     expect(await fail(codec.decode(good))).to.equal('tokens: code 64 at frame 3 is outside the codebook (K = 64)');
+    // Not tokens at all, a header whose lengths disagree, absurd samples, a rate no resampler takes: typed, one line, named.
+    expect(await fail(codec.decode(null as unknown as CodecTokens, { source: 'x.svq' }))).to.match(/^x\.svq: expected tokens as \{ header, codes/);
+    const lying = await codec.encode(speech.subarray(0, 400), 16000);
+    lying.header = { ...lying.header, originalLength: lying.header.originalLength * 3 };
+    expect(await fail(codec.decode(lying, { source: 'y.svq' }))).to.match(/^y\.svq: inconsistent header: originalLength \d+ samples take \d+ frames/);
+    expect(await fail(codec.encode(Float32Array.from([0, 1e30, 0.1]), 16000, { source: 'loud.wav' }))).to.match(/^loud\.wav: sample 1 is [\d.]+e\+30: audio is expected within ±1/);
+    expect((await codec.encode(Float32Array.from({ length: 400 }, (_, i) => 1.5 * Math.sin(i / 5)), 16000)).codes.length).to.equal(400 / codec.hop);
+    for (const rate of [1, 4e9]) {
+      expect(await fail(codec.encode(speech.subarray(0, 4000), rate, { source: 'odd.wav' })), String(rate)).to.match(/^odd\.wav: cannot convert/);
+    }
   });
 
   it('streams through the Codec: tokens equal encode, audio equals decode within 1e-4', async () => {

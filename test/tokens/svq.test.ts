@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import { expect } from 'chai';
 
 import { InputError } from '../../src/errors.js';
-import { bitsPerCode, decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqHeader } from '../../src/tokens/svq.js';
+import { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqHeader } from '../../src/tokens/svq.js';
 import { mulberry32 } from '../helpers/random.js';
 
 function header(codebookSize: number, frameCount: number): SvqHeader {
@@ -69,6 +69,14 @@ describe('.svq token files', () => {
     future[4] = 2;
     expect(problemOf(resealed(future))).to.match(/format version 2; this simvq-audio reads version 1/);
     expect(problemOf(resealed(Uint8Array.from([...good.subarray(0, good.length - 4), 0, 0, 0, 0, 0])))).to.match(/1 unexpected bytes after the codes/);
+  });
+
+  it('refuses a header whose original length disagrees with its frame count, and one whose codebook size is not a number', () => {
+    const codes = randomCodes(4096, 10, 3);
+    expect(() => encodeSvq({ header: { ...header(4096, 10), originalLength: 320 * 30 }, codes })).to.throw(/inconsistent header: originalLength 9600 samples take 30 frames of 320, but frameCount is 10/);
+    const fail = (problem: string) => new InputError('t.json', problem);
+    expect(() => checkSvqHeader({ ...header(4096, 10), codebookSize: '4096' as unknown as number }, fail)).to.throw(InputError, /^t\.json: header field codebookSize must be an integer/);
+    expect(() => checkSvqHeader(header(4096, 10), fail)).to.not.throw();
   });
 
   it('refuses a code outside a codebook that is not a power of two', () => {
