@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,12 +28,21 @@ export async function pathExists(path: string): Promise<boolean> {
  * rename(), which would silently replace it.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string, force: boolean): Promise<void> {
+  await writeAtomically(path, force, (handle) => handle.writeFile(bytes));
+}
+
+/**
+ * writeFileAtomic for output made piece by piece: `write` fills a temporary
+ * file in the same directory, which replaces `path` only once complete (and
+ * synced); a failure anywhere removes it.
+ */
+export async function writeAtomically(path: string, force: boolean, write: (handle: FileHandle) => Promise<void>): Promise<void> {
   // Dot-prefixed so directory scans skip it; the name is cut to stay within NAME_MAX.
   const temporary = join(dirname(path), `.${basename(path).slice(0, 100)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(temporary, 'wx');
     try {
-      await handle.writeFile(bytes);
+      await write(handle);
       await handle.sync();
     } finally {
       await handle.close();
@@ -45,7 +54,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string, 
     }
   } catch (error) {
     await rm(temporary, { force: true });
-    if (error instanceof InputError) throw error;
+    // File-system failures become one line naming the file; anything else (a bad
+    // input found while writing, a bug) goes on as it is.
+    if (error instanceof InputError || errorCode(error) === undefined) throw error;
     throw new InputError(path, describeFsError(error, 'write'));
   }
 }

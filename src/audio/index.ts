@@ -6,6 +6,7 @@ export {
   encodeWav,
   readWav,
   writeWav,
+  writeWavStream,
   type AudioClip,
   type ReadWavOptions,
   type WavFormat,

@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import wavefile from 'wavefile';
 import { AudioFileError, InputError } from '../errors.js';
-import { describeFsError, pathExists, writeFileAtomic } from '../files.js';
+import { describeFsError, pathExists, writeAtomically, writeFileAtomic } from '../files.js';
 
 export interface AudioClip {
   /** Mono samples, nominally in [-1, 1] (float files may exceed it). */
@@ -192,6 +192,82 @@ export async function writeWav(
 ): Promise<void> {
   if (!options.force && (await pathExists(path))) throw new InputError(path, 'exists; pass --force to overwrite');
   await writeFileAtomic(path, encodeMonoWav(samples, sampleRate, options.format, path), options.force ?? false);
+}
+
+/** Bytes of a WAV header before the samples: RIFF (44) or RF64 with its 'ds64' chunk (80). */
+export function pcm16WavHeader(sampleRate: number, samples: number): Buffer {
+  const dataBytes = samples * 2;
+  // Past 4 GiB the 32-bit sizes cannot hold the length: RF64 (EBU Tech 3306), as sox and ffmpeg write it.
+  const rf64 = 36 + dataBytes > 0xffffffff;
+  const header = Buffer.alloc(rf64 ? 80 : 44);
+  let at = 0;
+  const text = (value: string) => (at += header.write(value, at, 'latin1'));
+  const u16 = (value: number) => (at = header.writeUInt16LE(value, at));
+  const u32 = (value: number) => (at = header.writeUInt32LE(value, at));
+  const u64 = (value: number) => {
+    u32(value % 2 ** 32);
+    u32(Math.floor(value / 2 ** 32));
+  };
+  text(rf64 ? 'RF64' : 'RIFF');
+  u32(rf64 ? 0xffffffff : 36 + dataBytes);
+  text('WAVE');
+  if (rf64) {
+    text('ds64');
+    u32(28);
+    u64(header.length - 8 + dataBytes); // the RIFF size
+    u64(dataBytes);
+    u64(samples); // sample frames
+    u32(0); // no table of other chunk sizes
+  }
+  text('fmt ');
+  u32(16);
+  u16(1); // PCM
+  u16(1); // mono
+  u32(sampleRate);
+  u32(sampleRate * 2);
+  u16(2);
+  u16(16);
+  text('data');
+  u32(rf64 ? 0xffffffff : dataBytes);
+  return header;
+}
+
+/**
+ * Write mono 16-bit audio that arrives in pieces (a decoder's windows), in
+ * bounded memory whatever its length: the header, made for `totalSamples`
+ * (RF64 past 4 GiB), then each piece as it comes, into a temporary file that
+ * replaces `path` only when all `totalSamples` were written. Scaling and
+ * clipping as encodeWav's 'pcm16'.
+ */
+export async function writeWavStream(
+  path: string,
+  sampleRate: number,
+  totalSamples: number,
+  pieces: AsyncIterable<Float32Array>,
+  options: { force?: boolean } = {},
+): Promise<void> {
+  if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate * 2 > 0xffffffff) {
+    throw new InputError('sampleRate', `must be a whole number of Hz a WAV header can hold, got ${sampleRate}`);
+  }
+  if (!Number.isSafeInteger(totalSamples) || totalSamples < 0) throw new InputError('totalSamples', `must be a whole number >= 0, got ${totalSamples}`);
+  if (!options.force && (await pathExists(path))) throw new InputError(path, 'exists; pass --force to overwrite');
+  await writeAtomically(path, options.force ?? false, async (handle) => {
+    await handle.write(pcm16WavHeader(sampleRate, totalSamples));
+    let written = 0;
+    for await (const piece of pieces) {
+      if (written + piece.length > totalSamples) throw new Error(`writeWavStream: more than the ${totalSamples} samples announced`);
+      const bytes = Buffer.alloc(piece.length * 2);
+      for (let i = 0; i < piece.length; i++) {
+        const value = piece[i]!;
+        if (!Number.isFinite(value)) throw new InputError(path, `cannot write sample ${written + i}: it is ${value} (NaN and infinities have no WAV encoding we read back)`);
+        const scaled = Math.min(32767, Math.max(-32768, value * 32768));
+        bytes.writeInt16LE(Math.sign(scaled) * Math.round(Math.abs(scaled)), i * 2);
+      }
+      await handle.write(bytes);
+      written += piece.length;
+    }
+    if (written !== totalSamples) throw new Error(`writeWavStream: ${written} samples came, ${totalSamples} were announced`);
+  });
 }
 
 // ---------------------------------------------------------------------------

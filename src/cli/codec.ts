@@ -8,7 +8,6 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
-import { writeWav } from '../audio/index.js';
 import { probeWav } from '../datasets/probe.js';
 import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
@@ -165,9 +164,8 @@ export async function decodeCommand(inputs: string[], options: CodecCommandOptio
       files.push(tokens);
     }
     for (const [i, tokens] of files.entries()) {
-      const audio = await codec.decode(tokens, { source: inputs[i]! });
-      await writeWav(outputs[i]!, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
-      lines.push(`${inputs[i]} -> ${outputs[i]}: ${tokens.codes.length} tokens, ${(audio.length / codec.sampleRate).toFixed(2)} s at ${codec.sampleRate} Hz`);
+      const { samples } = await codec.decodeToWavFile(tokens, outputs[i]!, { source: inputs[i]!, force: options.force === true });
+      lines.push(`${inputs[i]} -> ${outputs[i]}: ${tokens.codes.length} tokens, ${(samples / codec.sampleRate).toFixed(2)} s at ${codec.sampleRate} Hz`);
     }
   } finally {
     await codec.dispose();
@@ -183,8 +181,7 @@ export async function roundtripCommand(inputs: string[], options: CodecCommandOp
   try {
     for (const [i, input] of inputs.entries()) {
       const tokens = await codec.encodeWavFile(input);
-      const audio = await codec.decode(tokens, { source: input });
-      await writeWav(outputs[i]!, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
+      await codec.decodeToWavFile(tokens, outputs[i]!, { source: input, force: options.force === true });
       const bits = tokens.codes.length * bitsPerCode(codec.codebookSize);
       lines.push(`${input} -> ${outputs[i]}: ${describeTokens(tokens)}, ${Math.round(bits / (tokens.header.originalLength / tokens.header.sampleRate))} bit/s`);
     }

@@ -5,7 +5,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { writeWav } from '../audio/index.js';
 import { InputError } from '../errors.js';
 import { Codec } from '../runtime/codec.js';
 import { CORPUS_MANIFEST_FILE, mergeShards, parseShardSelector, TokenCorpus, tokenize, type ManifestRecord } from '../tokenize/index.js';
@@ -85,14 +84,16 @@ export async function detokenizeCommand(directory: string, options: DetokenizeCl
     await mkdir(options.outDir, { recursive: true });
     for await (const utterance of corpus.utterances()) {
       if (!wanted.delete(utterance.id)) continue;
-      const originalLength = Math.min(utterance.tokens.length * codec.hop, Math.round(utterance.durationSeconds * codec.sampleRate));
-      const audio = await codec.decode({
-        header: { modelId: made.id, modelHash: made.hash, sampleRate: made.sampleRate, frameRate: made.frameRate, codebookSize: made.codebookSize, frameCount: utterance.tokens.length, originalLength },
+      // The recorded duration, kept within the last frame (the shard stores seconds, rounded).
+      const frames = utterance.tokens.length;
+      const originalLength = Math.max((frames - 1) * codec.hop + 1, Math.min(frames * codec.hop, Math.round(utterance.durationSeconds * codec.sampleRate)));
+      const tokens = {
+        header: { modelId: made.id, modelHash: made.hash, sampleRate: made.sampleRate, frameRate: made.frameRate, codebookSize: made.codebookSize, frameCount: frames, originalLength },
         codes: utterance.tokens,
-      });
+      };
       // Ids may hold path separators (a dir: dataset's relative paths).
       const path = join(options.outDir, `${utterance.id.replaceAll('/', '__')}.wav`);
-      await writeWav(path, audio, codec.sampleRate, { format: 'pcm16', force: options.force === true });
+      await codec.decodeToWavFile(tokens, path, { source: `${directory} ${utterance.id}`, force: options.force === true });
       process.stdout.write(`${path}\n`);
       if (wanted.size === 0) break;
     }

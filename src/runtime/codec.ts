@@ -15,11 +15,10 @@
  * bounded by the window, not by the input, and the tokens equal one run over
  * the whole input.
  */
-import { readFile } from 'node:fs/promises';
 
-import { resample } from '../audio/index.js';
+import { resample, writeWavStream } from '../audio/index.js';
 import { InputError } from '../errors.js';
-import { describeFsError, pathExists } from '../files.js';
+import { pathExists } from '../files.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
 import { checkSvqHeader, type SvqFile, type SvqHeader } from '../tokens/svq.js';
 import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
@@ -290,15 +289,40 @@ export class Codec {
    * made by another model are refused with a message naming both.
    */
   async decode(tokens: CodecTokens, options: { source?: string } = {}): Promise<Float32Array> {
-    const source = options.source ?? 'tokens';
-    this.checkTokens(tokens, source);
-    const { codes } = tokens;
-    const audio = new Float32Array(codes.length * this.hop);
-    for (const window of planWindows(codes.length, this.decodeWindowFrames, this.decoderContext)) {
-      const samples = await this.windows.decodeWindow(codes.subarray(window.start, window.end));
-      audio.set(keptPart(samples, window, this.hop), window.keepFrom * this.hop);
+    this.checkTokens(tokens, options.source ?? 'tokens');
+    const audio = new Float32Array(tokens.header.originalLength);
+    let at = 0;
+    for await (const piece of this.decodeChunks(tokens, options)) {
+      audio.set(piece, at);
+      at += piece.length;
     }
-    return audio.subarray(0, Math.min(audio.length, tokens.header.originalLength));
+    return audio;
+  }
+
+  /**
+   * `decode` a window at a time: consecutive pieces of the audio, trimmed to
+   * the original length, each made only when asked for, so memory stays
+   * bounded whatever the length (see decodeToWavFile).
+   */
+  async *decodeChunks(tokens: CodecTokens, options: { source?: string } = {}): AsyncGenerator<Float32Array> {
+    this.checkTokens(tokens, options.source ?? 'tokens');
+    const { codes } = tokens;
+    const total = tokens.header.originalLength;
+    let emitted = 0;
+    for (const window of planWindows(codes.length, this.decodeWindowFrames, this.decoderContext)) {
+      if (window.keepFrom * this.hop !== emitted) throw new Error(`decodeChunks: window ${window.keepFrom} does not follow sample ${emitted}`);
+      const kept = keptPart(await this.windows.decodeWindow(codes.subarray(window.start, window.end)), window, this.hop);
+      const piece = kept.subarray(0, Math.max(0, Math.min(kept.length, total - emitted)));
+      emitted += kept.length;
+      if (piece.length > 0) yield piece;
+    }
+  }
+
+  /** Tokens → a 16-bit WAV file at the model's rate, written window by window (RF64 past 4 GiB) and atomically. */
+  async decodeToWavFile(tokens: CodecTokens, path: string, options: { source?: string; force?: boolean } = {}): Promise<{ samples: number }> {
+    this.checkTokens(tokens, options.source ?? 'tokens');
+    await writeWavStream(path, this.sampleRate, tokens.header.originalLength, this.decodeChunks(tokens, options), { force: options.force === true });
+    return { samples: tokens.header.originalLength };
   }
 
   async decodeBatch(tokens: readonly CodecTokens[]): Promise<Float32Array[]> {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import wavefile from 'wavefile';
 import { AudioFileError, InputError } from '../../src/errors.js';
-import { decodeWav, encodeWav, readWav, writeWav, type AudioClip } from '../../src/audio/index.js';
+import { decodeWav, encodeWav, readWav, writeWav, writeWavStream, type AudioClip } from '../../src/audio/index.js';
+import { pcm16WavHeader, scanWavLayout } from '../../src/audio/wav.js';
 import { asciiBytes, buildWav, floatBytes, pcmBytes } from './wav-fixtures.js';
 
 const SOURCE = 'clip.wav';
@@ -418,3 +419,54 @@ describe('audio/wav: encoding', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('audio/wav: streamed writing', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'simvq-wav-stream-'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  async function* piecesOf(samples: Float32Array, size: number): AsyncGenerator<Float32Array> {
+    for (let i = 0; i < samples.length; i += size) yield samples.subarray(i, i + size);
+  }
+
+  it('writes, piece by piece, the bytes encodeWav writes at once', async () => {
+    const samples = Float32Array.from({ length: 10_001 }, (_, i) => 1.2 * Math.sin(i / 9));
+    const path = join(dir, 'pieces.wav');
+    await writeWavStream(path, 16000, samples.length, piecesOf(samples, 777));
+    expect(Buffer.from(await readFile(path)).equals(Buffer.from(encodeWav(samples, 16000, 'pcm16')))).to.equal(true);
+    await writeWavStream(path, 16000, samples.length, piecesOf(samples, 777)).then(
+      () => expect.fail('overwrote without force'),
+      (error: Error) => expect(error.message).to.match(/exists; pass --force/),
+    );
+  });
+
+  it('leaves nothing behind when the pieces fall short, run over, or fail', async () => {
+    const samples = new Float32Array(1000);
+    async function* failing(): AsyncGenerator<Float32Array> {
+      yield samples.subarray(0, 10);
+      throw new InputError('tokens.svq', 'code 99 at frame 3 is outside the codebook');
+    }
+    const cases: Array<[string, AsyncIterable<Float32Array>, RegExp]> = [
+      ['short', piecesOf(samples.subarray(0, 900), 100), /900 samples came, 1000 were announced/],
+      ['long', piecesOf(new Float32Array(1100), 100), /more than the 1000 samples announced/],
+      ['failing', failing(), /tokens\.svq: code 99/],
+    ];
+    for (const [name, pieces, message] of cases) {
+      const path = join(dir, `${name}.wav`);
+      const error = await writeWavStream(path, 16000, 1000, pieces).then(() => null, (e: Error) => e);
+      expect(error?.message, name).to.match(message);
+    }
+    expect((await readdir(dir)).filter((f) => !f.startsWith('pieces'))).to.deep.equal([]);
+  });
+
+  it('heads audio past 4 GiB as RF64, which the reader takes back with its 64-bit sizes', () => {
+    const samples = 2 ** 31 + 12345; // 4 GiB and more of 16-bit samples
+    const header = pcm16WavHeader(16000, samples);
+    expect(header.toString('latin1', 0, 4)).to.equal('RF64');
+    const layout = scanWavLayout({ size: header.length + samples * 2, read: (offset, length) => header.subarray(offset, offset + length) }, 'big.wav');
+    expect(layout).to.include({ sampleRate: 16000, channels: 1, bitsPerSample: 16, dataOffset: header.length, dataLength: samples * 2 });
+    expect(pcm16WavHeader(16000, 1000).toString('latin1', 0, 4)).to.equal('RIFF');
+  });
+});

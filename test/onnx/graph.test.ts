@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as ort from 'onnxruntime-node';
 
-import { decodeModelProto, OnnxGraphBuilder, OnnxGraphError, type OnnxTensor } from '../../src/onnx/index.js';
+import { decodeModelProto, OnnxGraphBuilder, OnnxGraphError } from '../../src/onnx/index.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
 async function runModel(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {

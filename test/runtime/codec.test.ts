@@ -3,7 +3,7 @@
  * over the whole input, both engines agree, resampling, batches, and what it
  * refuses.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { expect } from 'chai';
@@ -61,6 +61,25 @@ describe('runtime: Codec', function () {
     } finally {
       await whole.dispose();
       await small.dispose();
+    }
+  });
+
+  it('decodes to a WAV file window by window: the pieces are the audio of decode, the file its 16-bit encoding', async () => {
+    const windowed = await Codec.load(directory, { decodeWindowFrames: 9 });
+    try {
+      const tokens = await windowed.encode(speech.subarray(0, 12_345), 16000);
+      const audio = await windowed.decode(tokens);
+      const pieces: Float32Array[] = [];
+      for await (const piece of windowed.decodeChunks(tokens)) pieces.push(piece.slice());
+      expect(pieces.length).to.be.above(10);
+      const joined = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
+      pieces.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+      expect(joined).to.deep.equal(audio);
+      const path = join(dirname(directory), 'streamed.wav');
+      expect(await windowed.decodeToWavFile(tokens, path)).to.deep.equal({ samples: 12_345 });
+      expect(readFileSync(path).equals(Buffer.from(encodeWav(audio, 16000, 'pcm16')))).to.equal(true);
+    } finally {
+      await windowed.dispose();
     }
   });
 

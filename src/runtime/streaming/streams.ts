@@ -129,7 +129,7 @@ export class EncodeStream extends Transform {
   constructor(
     private readonly session: StreamingSession,
     readonly hop: number,
-    private readonly maxFramesPerStep: number,
+    maxFramesPerStep: number,
   ) {
     super({ writableObjectMode: true, readableObjectMode: true });
     this.pending = new Float32Array(hop * maxFramesPerStep);
