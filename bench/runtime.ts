@@ -9,13 +9,18 @@
  *   untimed run; threads: $SIMVQ_THREADS, else one per core;
  * - peak RSS of a separate process that encodes a `long-seconds` WAV file
  *   (default one hour) with `Codec.encodeWavFile`, which reads and encodes it
- *   window by window.
+ *   window by window;
+ * - peak RSS of a separate process that decodes a `long-decode-seconds`
+ *   token file (default ten hours) to a WAV file with `Codec.decodeToWavFile`,
+ *   which decodes and writes it window by window.
  * Also the parity of the exported graphs with the tfjs model on the sample.
  * The last line printed is one JSON object: rtf_x = { encode, decode } and
- * peak_rss_mb, with the settings and the parity beside them.
+ * peak_rss_mb (encode) and decode_peak_rss_mb, with the settings and the
+ * parity beside them.
  *
  * Flags: --preset NAME (default speech-16k-0.9kbps)  --seconds N (30)  --repeats N (5)
- *        --long-seconds N (3600; 0 skips)  --window N (encoder window frames, default the Codec's)
+ *        --long-seconds N (3600; 0 skips)  --long-decode-seconds N (36000; 0 skips)
+ *        --window N (encoder window frames, default the Codec's)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
@@ -25,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 
 import { readWav } from '../src/audio/index.js';
 import { Codec } from '../src/runtime/codec.js';
+import { readSvq, writeSvq } from '../src/tokens/svq.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
 import { timeItAsync } from './timing.js';
 
@@ -34,13 +40,17 @@ interface Args {
   repeats: number;
   longSeconds: number;
   window: number | null;
+  longDecodeSeconds: number;
   /** Child mode: encode this WAV with the model in --model and report peak RSS. */
   encodeWav: string | null;
+  /** Child mode: decode this token file to --out with the model in --model and report peak RSS. */
+  decodeTokens: string | null;
+  out: string | null;
   model: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { preset: 'speech-16k-0.9kbps', seconds: 30, repeats: 5, longSeconds: 3600, window: null, encodeWav: null, model: null };
+  const args: Args = { preset: 'speech-16k-0.9kbps', seconds: 30, repeats: 5, longSeconds: 3600, longDecodeSeconds: 36000, window: null, encodeWav: null, decodeTokens: null, out: null, model: null };
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? '';
     switch (argv[i]) {
@@ -48,6 +58,9 @@ function parseArgs(argv: string[]): Args {
       case '--seconds': args.seconds = Number(value()); break;
       case '--repeats': args.repeats = Number(value()); break;
       case '--long-seconds': args.longSeconds = Number(value()); break;
+      case '--long-decode-seconds': args.longDecodeSeconds = Number(value()); break;
+      case '--decode-tokens': args.decodeTokens = value(); break;
+      case '--out': args.out = value(); break;
       case '--window': args.window = Number(value()); break;
       case '--encode-wav': args.encodeWav = value(); break;
       case '--model': args.model = value(); break;
@@ -106,6 +119,16 @@ async function childEncode(args: Args): Promise<void> {
   process.stdout.write(JSON.stringify({ peak_rss_mb: process.resourceUsage().maxRSS / 1024, frames: tokens.codes.length, seconds }) + '\n');
 }
 
+async function childDecode(args: Args): Promise<void> {
+  const codec = await Codec.load(args.model!, { engine: 'onnxruntime' });
+  const tokens = await readSvq(args.decodeTokens!);
+  const start = process.hrtime.bigint();
+  await codec.decodeToWavFile(tokens, args.out!);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await codec.dispose();
+  process.stdout.write(JSON.stringify({ peak_rss_mb: process.resourceUsage().maxRSS / 1024, frames: tokens.codes.length, seconds }) + '\n');
+}
+
 function runChild(script: string, args: string[]): Promise<{ peak_rss_mb: number; frames: number; seconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -119,6 +142,8 @@ function runChild(script: string, args: string[]): Promise<{ peak_rss_mb: number
 const args = parseArgs(process.argv.slice(2));
 if (args.encodeWav !== null) {
   await childEncode(args);
+} else if (args.decodeTokens !== null) {
+  await childDecode(args);
 } else {
   // Building and exporting the model needs tfjs; the measured Codec does not.
   const [tf, { initEngine }, { loadCodecConfig }, { CodecModel }, { writeModelDirectory }] = await Promise.all([
@@ -193,6 +218,22 @@ if (args.encodeWav !== null) {
       longFile = { frames: result.frames, seconds: result.seconds };
       console.log(`  ${args.longSeconds} s WAV encoded in ${result.seconds.toFixed(1)} s (${(args.longSeconds / result.seconds).toFixed(1)}x), ${result.frames} frames, peak RSS ${peakRssMb.toFixed(0)} MB`);
     }
+    let decodePeakRssMb: number | null = null;
+    let longDecode: { frames: number; seconds: number } | null = null;
+    if (args.longDecodeSeconds > 0) {
+      // The 30 s of tokens above, tiled to the length asked for.
+      const frames = Math.round(args.longDecodeSeconds * codec.frameRate);
+      const codes = new Uint32Array(frames);
+      for (let i = 0; i < frames; i++) codes[i] = tokens.codes[i % tokens.codes.length]!;
+      const svq = join(scratch, 'long.svq');
+      await writeSvq(svq, { header: { ...tokens.header, frameCount: frames, originalLength: frames * codec.hop }, codes });
+      const script = fileURLToPath(import.meta.url);
+      const result = await runChild(script, ['--decode-tokens', svq, '--out', join(scratch, 'long-decoded.wav'), '--model', modelDir]);
+      rmSync(join(scratch, 'long-decoded.wav'), { force: true });
+      decodePeakRssMb = result.peak_rss_mb;
+      longDecode = { frames: result.frames, seconds: result.seconds };
+      console.log(`  ${args.longDecodeSeconds} s of tokens decoded to a WAV file in ${result.seconds.toFixed(1)} s (${(args.longDecodeSeconds / result.seconds).toFixed(1)}x), peak RSS ${decodePeakRssMb.toFixed(0)} MB`);
+    }
     console.log(
       JSON.stringify({
         preset: args.preset,
@@ -206,6 +247,8 @@ if (args.encodeWav !== null) {
         peak_rss_mb: peakRssMb === null ? null : Number(peakRssMb.toFixed(1)),
         parity,
         long_file: longFile === null ? null : { seconds: args.longSeconds, frames: longFile.frames, encode_s: Number(longFile.seconds.toFixed(1)) },
+        decode_peak_rss_mb: decodePeakRssMb === null ? null : Number(decodePeakRssMb.toFixed(1)),
+        long_decode: longDecode === null ? null : { seconds: args.longDecodeSeconds, frames: longDecode.frames, decode_s: Number(longDecode.seconds.toFixed(1)) },
       }),
     );
   } finally {
