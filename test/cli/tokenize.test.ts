@@ -5,6 +5,7 @@
  * the Codec gives.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -16,6 +17,19 @@ import { Codec } from '../../src/runtime/codec.js';
 import { TokenCorpus } from '../../src/tokenize/index.js';
 import { expectOneLineError, runCli } from '../helpers/cli.js';
 import { exportTinyModel, tinyRuntimeConfig } from '../runtime/fixtures.js';
+
+/** Debian's python3 when it has numpy (python3-numpy), else the first python3 on PATH that has it. */
+function pythonWithNumpy(): string | null {
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(candidate, ['-c', 'import numpy'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next
+    }
+  }
+  return null;
+}
 
 describe('cli: tokenize', function () {
   this.timeout(300_000);
@@ -87,6 +101,22 @@ describe('cli: tokenize', function () {
     for (const name of [...shardFiles(whole), 'manifest.jsonl', 'index.json']) {
       expect(readFileSync(join(split, name)).equals(readFileSync(join(whole, name))), name).to.equal(true);
     }
+  });
+
+  it('the README\'s Python reader (examples/read_tokens.py, numpy alone) reads every utterance as TokenCorpus does', async function () {
+    const python = pythonWithNumpy();
+    if (python === null) {
+      if (process.env['SIMVQ_REQUIRE_CODEC_TOOLS'] === '1') expect.fail('no python3 with numpy (Debian: python3-numpy)');
+      this.skip();
+    }
+    const script = readFileSync('examples/read_tokens.py', 'utf8');
+    expect(readFileSync('README.md', 'utf8'), 'the README shows the script as it is').to.include(script);
+    const whole = join(scratch, 'whole');
+    const printed = execFileSync(python, ['examples/read_tokens.py', whole], { encoding: 'utf8' }).trim().split('\n');
+    const corpus = await TokenCorpus.open(whole);
+    const expected: string[] = [];
+    for await (const utterance of corpus.utterances()) expected.push(`${utterance.id} ${utterance.tokens.length} ${Array.from(utterance.tokens.subarray(0, 8)).join(' ')}`);
+    expect(printed).to.deep.equal(expected);
   });
 
   it('after an interrupt, a rerun redoes only the unfinished shard; merge names a missing one', async () => {
