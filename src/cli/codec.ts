@@ -11,6 +11,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { probeWav } from '../datasets/probe.js';
 import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
+import { JobProgress } from './progress.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
 import { exportCheckpoint } from '../runtime/export.js';
 import { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
@@ -23,6 +24,8 @@ export interface CodecCommandOptions {
   model?: string;
   force?: boolean;
   engine?: RuntimeEngine | 'auto';
+  /** False for --no-progress; drawn only on a terminal, plain lines when piped. */
+  progress?: boolean;
 }
 
 export interface EncodeCommandOptions extends CodecCommandOptions {
@@ -82,9 +85,18 @@ async function fileIdentity(path: string): Promise<string | null> {
   }
 }
 
-/** Every WAV header is read before anything is encoded, so one bad file among many stops the run before any output. */
-async function checkWavHeaders(inputs: readonly string[]): Promise<void> {
-  for (const input of inputs) await probeWav(input);
+/**
+ * Every WAV header is read before anything is encoded, so one bad file among
+ * many stops the run before any output; returns the seconds of audio in all.
+ */
+async function checkWavHeaders(inputs: readonly string[]): Promise<number> {
+  let seconds = 0;
+  for (const input of inputs) seconds += (await probeWav(input)).durationSeconds;
+  return seconds;
+}
+
+function jobProgress(label: string, seconds: number, options: CodecCommandOptions): JobProgress {
+  return new JobProgress({ label, total: seconds, unit: 'audio-s', enabled: options.progress !== false });
 }
 
 async function loadCodec(options: CodecCommandOptions): Promise<Codec> {
@@ -136,16 +148,18 @@ function describeTokens(tokens: CodecTokens): string {
 
 export async function encodeCommand(inputs: string[], options: EncodeCommandOptions): Promise<string> {
   const outputs = await outputPaths(inputs, options, `.${options.format}`);
-  await checkWavHeaders(inputs);
+  const seconds = await checkWavHeaders(inputs);
   const codec = await loadCodec(options);
   const lines: string[] = [];
+  const progress = jobProgress('encode', seconds, options);
   try {
     for (const [i, input] of inputs.entries()) {
-      const tokens = await codec.encodeWavFile(input);
+      const tokens = await codec.encodeWavFile(input, { onProgress: (done) => progress.advance(done, basename(input)) });
       await writeFileAtomic(outputs[i]!, tokenFileBytes(tokens, options.format), options.force === true);
       lines.push(`${input} -> ${outputs[i]}: ${describeTokens(tokens)} (model ${codec.modelId})`);
     }
   } finally {
+    progress.finish();
     await codec.dispose();
   }
   return lines.join('\n') + '\n';
@@ -155,6 +169,7 @@ export async function decodeCommand(inputs: string[], options: CodecCommandOptio
   const outputs = await outputPaths(inputs, options, '.decoded.wav');
   const codec = await loadCodec(options);
   const lines: string[] = [];
+  let progress: JobProgress | null = null;
   try {
     // Every token file is read and checked against the model before any audio is written.
     const files: CodecTokens[] = [];
@@ -163,11 +178,15 @@ export async function decodeCommand(inputs: string[], options: CodecCommandOptio
       codec.checkTokens(tokens, input);
       files.push(tokens);
     }
+    const seconds = files.reduce((total, tokens) => total + tokens.header.originalLength / tokens.header.sampleRate, 0);
+    const bar = (progress = jobProgress('decode', seconds, options));
     for (const [i, tokens] of files.entries()) {
-      const { samples } = await codec.decodeToWavFile(tokens, outputs[i]!, { source: inputs[i]!, force: options.force === true });
+      const onProgress = (done: number) => bar.advance(done, basename(inputs[i]!));
+      const { samples } = await codec.decodeToWavFile(tokens, outputs[i]!, { source: inputs[i]!, force: options.force === true, onProgress });
       lines.push(`${inputs[i]} -> ${outputs[i]}: ${tokens.codes.length} tokens, ${(samples / codec.sampleRate).toFixed(2)} s at ${codec.sampleRate} Hz`);
     }
   } finally {
+    progress?.finish();
     await codec.dispose();
   }
   return lines.join('\n') + '\n';
@@ -175,17 +194,21 @@ export async function decodeCommand(inputs: string[], options: CodecCommandOptio
 
 export async function roundtripCommand(inputs: string[], options: CodecCommandOptions): Promise<string> {
   const outputs = await outputPaths(inputs, options, '.roundtrip.wav');
-  await checkWavHeaders(inputs);
+  const seconds = await checkWavHeaders(inputs);
   const codec = await loadCodec(options);
   const lines: string[] = [];
+  // Each second of audio is encoded, then decoded: the bar counts both passes.
+  const progress = jobProgress('roundtrip', 2 * seconds, options);
   try {
     for (const [i, input] of inputs.entries()) {
-      const tokens = await codec.encodeWavFile(input);
-      await codec.decodeToWavFile(tokens, outputs[i]!, { source: input, force: options.force === true });
+      const onProgress = (done: number) => progress.advance(done, basename(input));
+      const tokens = await codec.encodeWavFile(input, { onProgress });
+      await codec.decodeToWavFile(tokens, outputs[i]!, { source: input, force: options.force === true, onProgress });
       const bits = tokens.codes.length * bitsPerCode(codec.codebookSize);
       lines.push(`${input} -> ${outputs[i]}: ${describeTokens(tokens)}, ${Math.round(bits / (tokens.header.originalLength / tokens.header.sampleRate))} bit/s`);
     }
   } finally {
+    progress.finish();
     await codec.dispose();
   }
   return lines.join('\n') + '\n';

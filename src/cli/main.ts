@@ -102,6 +102,7 @@ function buildProgram(version: string): Command {
     .addOption(new Option('--format <format>', 'token file format').choices(['svq', 'json', 'npy']).default('svq'))
     .addOption(engineOption())
     .option('--force', 'overwrite existing outputs')
+    .option('--no-progress', 'no progress (a bar on a terminal, a line every 10 s when stderr is piped)')
     .action(async (files: string[], options: import('./codec.js').EncodeCommandOptions) => {
       const { encodeCommand } = await import('./codec.js');
       process.stdout.write(await encodeCommand(files, options));
@@ -116,6 +117,7 @@ function buildProgram(version: string): Command {
     .addOption(modelOption())
     .addOption(engineOption())
     .option('--force', 'overwrite existing outputs')
+    .option('--no-progress', 'no progress (a bar on a terminal, a line every 10 s when stderr is piped)')
     .action(async (files: string[], options: import('./codec.js').CodecCommandOptions) => {
       const { decodeCommand } = await import('./codec.js');
       process.stdout.write(await decodeCommand(files, options));
@@ -130,6 +132,7 @@ function buildProgram(version: string): Command {
     .addOption(modelOption())
     .addOption(engineOption())
     .option('--force', 'overwrite existing outputs')
+    .option('--no-progress', 'no progress (a bar on a terminal, a line every 10 s when stderr is piped)')
     .action(async (files: string[], options: import('./codec.js').CodecCommandOptions) => {
       const { roundtripCommand } = await import('./codec.js');
       process.stdout.write(await roundtripCommand(files, options));
@@ -159,6 +162,7 @@ function buildProgram(version: string): Command {
     .option('--workers <n>', 'worker threads, each with its own onnxruntime sessions', '2')
     .option('--shard <i/n>', 'write only shards j with j mod n = i (machine i of n); then run tokenize merge')
     .option('--shard-seconds <s>', 'audio seconds per shard', '3600')
+    .option('--no-progress', 'no progress (a bar on a terminal, a line every 10 s when stderr is piped)')
     .action(async (spec: string, options: import('./tokenize.js').TokenizeCliOptions) => {
       const { tokenizeCommand: run } = await import('./tokenize.js');
       await run(spec, options);

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { Codec } from '../runtime/codec.js';
 import { CORPUS_MANIFEST_FILE, mergeShards, parseShardSelector, TokenCorpus, tokenize, type ManifestRecord } from '../tokenize/index.js';
 import { parseNumberOption } from './datasets.js';
+import { JobProgress } from './progress.js';
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -20,11 +21,15 @@ export interface TokenizeCliOptions {
   workers?: string;
   shard?: string;
   shardSeconds?: string;
+  /** False for --no-progress. */
+  progress?: boolean;
 }
 
 export async function tokenizeCommand(spec: string, options: TokenizeCliOptions): Promise<void> {
   const out = options.out;
   if (out === undefined) throw new InputError('--out', 'is required: the directory the shards go to');
+  let progress: JobProgress | null = null;
+  let files = { done: 0, total: 0 };
   const summary = await tokenize({
     data: spec,
     out,
@@ -33,8 +38,15 @@ export async function tokenizeCommand(spec: string, options: TokenizeCliOptions)
     ...(options.shard === undefined ? {} : { shard: parseShardSelector(options.shard) }),
     ...(options.shardSeconds === undefined ? {} : { shardSeconds: parseNumberOption('--shard-seconds', options.shardSeconds, 3600) }),
     log,
-    onShard: (done, total) => log(`shards: ${done}/${total}`),
-  });
+    onStart: (work) => {
+      files = { done: 0, total: work.files };
+      progress = new JobProgress({ label: 'tokenize', total: work.seconds, unit: 'audio-s', enabled: options.progress !== false });
+    },
+    onFile: (file) => {
+      files.done++;
+      progress?.advance(file.seconds, `${files.done}/${files.total} files`);
+    },
+  }).finally(() => (progress as JobProgress | null)?.finish());
   const speed = summary.wallSeconds > 0 ? summary.audioSeconds / summary.wallSeconds : 0;
   process.stdout.write(
     `${out}: ${summary.shardsWritten} shards written, ${summary.shardsAlreadyWhole} already whole (of ${summary.shardCount} in the plan); ` +

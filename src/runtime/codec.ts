@@ -139,6 +139,9 @@ type SampleReader = (start: number, end: number) => Promise<Float32Array>;
  */
 export const MAX_SAMPLE_MAGNITUDE = 64;
 
+/** Told, as a long job goes, how many more seconds of audio are done. */
+export type ProgressCallback = (seconds: number) => void;
+
 function checkSamples(samples: Float32Array, source: string): void {
   if (!(samples instanceof Float32Array)) throw new InputError(source, 'samples must be a Float32Array');
   if (samples.length === 0) throw new InputError(source, 'no audio: 0 samples');
@@ -225,7 +228,7 @@ export class Codec {
   }
 
   /** Mono samples at `sampleRate` → tokens (resampled to the model's rate first). */
-  async encode(samples: Float32Array, sampleRate: number, options: { source?: string } = {}): Promise<CodecTokens> {
+  async encode(samples: Float32Array, sampleRate: number, options: { source?: string; onProgress?: ProgressCallback } = {}): Promise<CodecTokens> {
     const source = options.source ?? 'samples';
     checkSamples(samples, source);
     if (!Number.isFinite(sampleRate) || sampleRate <= 0) throw new InputError(source, `sample rate must be a positive number, got ${sampleRate}`);
@@ -235,7 +238,7 @@ export class Codec {
       window.set(audio.subarray(start, Math.min(end, audio.length)));
       return window;
     };
-    return this.encodeFrom(read, audio.length);
+    return this.encodeFrom(read, audio.length, options.onProgress);
   }
 
   /**
@@ -243,11 +246,11 @@ export class Codec {
    * window, so a file of any length encodes in bounded memory; at another
    * rate it is read whole and resampled.
    */
-  async encodeWavFile(path: string): Promise<CodecTokens> {
+  async encodeWavFile(path: string, options: { onProgress?: ProgressCallback } = {}): Promise<CodecTokens> {
     const header = await probeWav(path);
     if (header.sampleRate !== this.sampleRate) {
       const { clip } = await readWavFrames(path, (h) => [0, h.frames]);
-      return this.encode(clip.samples, clip.sampleRate, { source: path });
+      return this.encode(clip.samples, clip.sampleRate, { source: path, ...options });
     }
     const read: SampleReader = async (start, end) => {
       const { clip } = await readWavFrames(path, () => [start, end]);
@@ -255,7 +258,7 @@ export class Codec {
       window.set(clip.samples);
       return window;
     };
-    return this.encodeFrom(read, header.frames);
+    return this.encodeFrom(read, header.frames, options.onProgress);
   }
 
   /** Several buffers; each as `encode` (the windows already fill the search, so they run one after another). */
@@ -265,12 +268,16 @@ export class Codec {
     return out;
   }
 
-  private async encodeFrom(read: SampleReader, length: number): Promise<CodecTokens> {
+  private async encodeFrom(read: SampleReader, length: number, onProgress?: ProgressCallback): Promise<CodecTokens> {
     const frames = Math.ceil(length / this.hop);
     const codes = new Uint32Array(frames);
+    let reported = 0;
     for (const window of planWindows(frames, this.encodeWindowFrames, this.encoderContext)) {
       const audio = await read(window.start * this.hop, window.end * this.hop);
       codes.set(keptPart(await this.windows.encodeWindow(audio), window, 1), window.keepFrom);
+      const upTo = Math.min(window.end * this.hop, length);
+      onProgress?.((upTo - reported) / this.sampleRate);
+      reported = upTo;
     }
     const header: SvqHeader = {
       modelId: this.modelId,
@@ -304,7 +311,7 @@ export class Codec {
    * the original length, each made only when asked for, so memory stays
    * bounded whatever the length (see decodeToWavFile).
    */
-  async *decodeChunks(tokens: CodecTokens, options: { source?: string } = {}): AsyncGenerator<Float32Array> {
+  async *decodeChunks(tokens: CodecTokens, options: { source?: string; onProgress?: ProgressCallback } = {}): AsyncGenerator<Float32Array> {
     this.checkTokens(tokens, options.source ?? 'tokens');
     const { codes } = tokens;
     const total = tokens.header.originalLength;
@@ -314,12 +321,15 @@ export class Codec {
       const kept = keptPart(await this.windows.decodeWindow(codes.subarray(window.start, window.end)), window, this.hop);
       const piece = kept.subarray(0, Math.max(0, Math.min(kept.length, total - emitted)));
       emitted += kept.length;
-      if (piece.length > 0) yield piece;
+      if (piece.length > 0) {
+        options.onProgress?.(piece.length / this.sampleRate);
+        yield piece;
+      }
     }
   }
 
   /** Tokens → a 16-bit WAV file at the model's rate, written window by window (RF64 past 4 GiB) and atomically. */
-  async decodeToWavFile(tokens: CodecTokens, path: string, options: { source?: string; force?: boolean } = {}): Promise<{ samples: number }> {
+  async decodeToWavFile(tokens: CodecTokens, path: string, options: { source?: string; force?: boolean; onProgress?: ProgressCallback } = {}): Promise<{ samples: number }> {
     this.checkTokens(tokens, options.source ?? 'tokens');
     await writeWavStream(path, this.sampleRate, tokens.header.originalLength, this.decodeChunks(tokens, options), { force: options.force === true });
     return { samples: tokens.header.originalLength };

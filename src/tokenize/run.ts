@@ -36,6 +36,10 @@ export interface TokenizeOptions {
   log?: (line: string) => void;
   /** Called after each shard is written or found whole. */
   onShard?: (done: number, total: number) => void;
+  /** Once the work is known: files and audio-seconds in the shards still to write. */
+  onStart?: (work: { files: number; seconds: number }) => void;
+  /** After each file is encoded (or refused). */
+  onFile?: (file: { path: string; seconds: number }) => void;
 }
 
 export interface TokenizeSummary {
@@ -166,11 +170,20 @@ export async function tokenize(options: TokenizeOptions): Promise<TokenizeSummar
   options.onShard?.(summary.shardsAlreadyWhole, owned.length);
   if (todo.length === 0) return { ...summary, wallSeconds: (Date.now() - started) / 1000 };
 
+  const remaining = todo.flatMap((j) => plan.shards[j]!);
+  options.onStart?.({ files: remaining.length, seconds: remaining.reduce((total, u) => total + u.durationSeconds, 0) });
   const pool = await EncodePool.start(modelDirectory.directory, workers);
   try {
     for (const j of todo) {
       const planned: PlannedUtterance[] = plan.shards[j]!;
-      const answers = await Promise.all(planned.map((u) => pool.encode(u.path)));
+      const answers = await Promise.all(
+        planned.map((u) =>
+          pool.encode(u.path).then((answer) => {
+            options.onFile?.({ path: u.path, seconds: u.durationSeconds });
+            return answer;
+          }),
+        ),
+      );
       const utterances: ShardUtterance[] = [];
       const skipped: SkippedFile[] = j === 0 ? [...refusedAtListing] : [];
       const refusedHere = skipped.length;
