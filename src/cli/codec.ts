@@ -13,7 +13,6 @@ import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
 import { JobProgress } from './progress.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
-import { exportCheckpoint } from '../runtime/export.js';
 import { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
 
 export type TokenFormat = 'svq' | 'json' | 'npy';
@@ -232,7 +231,7 @@ export async function exportCommand(options: ExportCommandOptions, backend?: imp
     throw new InputError('--id', `must be letters, digits, '.', '_' or '-', got '${options.id}'`);
   }
   // The model is built on tfjs, to load its weights and emit its layers as graphs.
-  const { initEngine } = await import('../engine/index.js');
+  const [{ initEngine }, { exportCheckpoint }] = await Promise.all([import('../engine/index.js'), import('../runtime/export.js')]);
   await initEngine(backend === undefined ? {} : { backend });
   const { manifest, step: exported, checkpoint } = await exportCheckpoint(options.checkpoint, options.out, {
     ...(step === undefined ? {} : { step }),

@@ -22,10 +22,20 @@ import { pathExists } from '../files.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
 import { checkSvqHeader, type SvqFile, type SvqHeader } from '../tokens/svq.js';
 import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
-import { DECODER_INPUT, DECODER_OUTPUT, ENCODER_INPUT, ENCODER_OUTPUT, describeModel, readModelDirectory, type ModelDirectory } from './model-dir.js';
+import {
+  DECODER_INPUT,
+  DECODER_OUTPUT,
+  ENCODER_INPUT,
+  ENCODER_OUTPUT,
+  STREAM_DECODER_ROLE,
+  STREAM_ENCODER_ROLE,
+  describeModel,
+  readModelDirectory,
+  type ModelDirectory,
+} from './model-dir.js';
 import { loadOnnxRuntimeModule, openRuntimeSession, type OnnxRuntimeModule, type OrtSession } from './ort-session.js';
-import { STREAM_DECODER_ROLE, STREAM_ENCODER_ROLE } from './export.js';
-import { StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream, type StreamOptions } from './streaming/index.js';
+// The stream classes only: ./streaming/index.ts also exports the graph builders, which need tfjs.
+import { StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream, type StreamOptions } from './streaming/streams.js';
 
 /** Tokens with their metadata: exactly what a .svq file holds. */
 export type CodecTokens = SvqFile;

@@ -39,6 +39,8 @@ import {
   ENCODER_INPUT,
   ENCODER_OUTPUT,
   MANIFEST_FILE,
+  STREAM_DECODER_ROLE,
+  STREAM_ENCODER_ROLE,
   WEIGHTS_FILE,
   manifestFor,
   modelHash,
@@ -121,8 +123,7 @@ export interface WriteModelOptions {
 }
 
 /** Roles of the streaming step graphs in a model directory (written for causal models). */
-export const STREAM_ENCODER_ROLE = 'encoderStream';
-export const STREAM_DECODER_ROLE = 'decoderStream';
+export { STREAM_DECODER_ROLE, STREAM_ENCODER_ROLE } from './model-dir.js';
 
 /** The streaming step graphs (src/runtime/streaming) of a causal model; none for a centred one. */
 function streamingGraphs(model: CodecModel): Record<string, ExtraGraph> {

@@ -33,6 +33,18 @@ export const ENCODER_OUTPUT = 'tokens';
 export const DECODER_INPUT = 'tokens';
 export const DECODER_OUTPUT = 'audio';
 
+/** Manifest roles of the streaming step graphs (causal models), beside the whole-file ones. */
+export const STREAM_ENCODER_ROLE = 'encoderStream';
+export const STREAM_DECODER_ROLE = 'decoderStream';
+
+/** Input and output names of the streaming step graphs (their states are named by the graphs themselves). */
+export const STREAM_NAMES = {
+  encoderInput: 'audio',
+  encoderOutput: 'tokens',
+  decoderInput: 'tokens',
+  decoderOutput: 'audio',
+} as const;
+
 /** The model `Codec.load()` and the CLI use when none is named: codec/pretrained/speech-16k-0.9kbps/. */
 export const DEFAULT_MODEL_NAME = 'speech-16k-0.9kbps';
 

@@ -18,16 +18,11 @@ import type { CodecModel } from '../../codec/model.js';
 import { InputError } from '../../errors.js';
 import { StreamStates } from '../../nn/streaming.js';
 import { OnnxGraphBuilder } from '../../onnx/index.js';
+import { STREAM_NAMES } from '../model-dir.js';
 import { addCodebookRows, modelCodebook, type GraphCodebook } from '../graph-codebook.js';
 import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../search.js';
 
-/** Graph input and output names the stream runtime relies on. */
-export const STREAM_NAMES = {
-  encoderInput: 'audio',
-  encoderOutput: 'tokens',
-  decoderInput: 'tokens',
-  decoderOutput: 'audio',
-} as const;
+export { STREAM_NAMES };
 
 function requireStreamable(model: CodecModel): void {
   if (!model.config.causal) {

@@ -20,7 +20,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { InputError } from '../../errors.js';
-import { STREAM_NAMES } from './export.js';
+import { STREAM_NAMES } from '../model-dir.js';
 import { StreamingSession, type StepState } from './session.js';
 
 /** Frames one graph run handles at most: bounds a run's memory when a chunk holds minutes of audio. */
