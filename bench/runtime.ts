@@ -13,6 +13,12 @@
  * - peak RSS of a separate process that decodes a `long-decode-seconds`
  *   token file (default ten hours) to a WAV file with `Codec.decodeToWavFile`,
  *   which decodes and writes it window by window.
+ * - Codec2 1200 and Opus 6 kbit/s on the same audio through Debian's c2enc /
+ *   c2dec and opusenc / opusdec (process start included, as a user runs them),
+ *   and the model's encode + decode speed as a multiple of theirs;
+ * - cold start: the wall time of a whole `simvq-audio encode` process on the
+ *   repository's 4 s sample with the default model (this bench's model when
+ *   none is installed), median of `repeats`.
  * Also the parity of the exported graphs with the tfjs model on the sample.
  * The last line printed is one JSON object: rtf_x = { encode, decode } and
  * peak_rss_mb (encode) and decode_peak_rss_mb, with the settings and the
@@ -23,7 +29,7 @@
  *        --window N (encoder window frames, default the Codec's)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +38,7 @@ import { readWav } from '../src/audio/index.js';
 import { Codec } from '../src/runtime/codec.js';
 import { readSvq, writeSvq } from '../src/tokens/svq.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
-import { timeItAsync } from './timing.js';
+import { median, timeItAsync } from './timing.js';
 
 interface Args {
   preset: string;
@@ -139,6 +145,45 @@ function runChild(script: string, args: string[]): Promise<{ peak_rss_mb: number
   });
 }
 
+/**
+ * Encode + decode speed (× real time) of Codec2 1200 and Opus 6 kbit/s on
+ * `audio`, median of `repeats`; null where the Debian tool is missing.
+ */
+async function baselineSpeeds(audio: Float32Array, sampleRate: number, repeats: number, scratch: string): Promise<Record<string, number | null>> {
+  const { codec2System, opusSystem } = await import('../src/eval/index.js');
+  const out: Record<string, number | null> = {};
+  for (const system of [codec2System('1200'), opusSystem(6)]) {
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const work = mkdtempSync(join(scratch, `${system.id}-`));
+        const trip = await system.roundTrip(audio, sampleRate, work);
+        rmSync(work, { recursive: true, force: true });
+        times.push(trip.encodeSeconds + trip.decodeSeconds);
+      }
+      out[system.id] = audio.length / sampleRate / median(times);
+    } catch {
+      out[system.id] = null;
+    }
+  }
+  return out;
+}
+
+/** Wall seconds of a whole `simvq-audio encode` process on the sample, median of `repeats` (after one untimed run). */
+async function coldStartSeconds(benchModel: string, repeats: number, scratch: string): Promise<{ seconds: number; model: string }> {
+  const { defaultModelDirectory } = await import('../src/runtime/model-dir.js');
+  const installed = defaultModelDirectory();
+  const model = existsSync(join(installed, 'model.json')) ? installed : benchModel;
+  const run = () =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['bin/simvq-audio.js', 'encode', 'samples/speech-16k.wav', '-o', join(scratch, 'cold.svq'), '--force', '--model', model], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`simvq-audio encode exited with ${code}`))));
+    });
+  const seconds = await timeItAsync(run, repeats);
+  return { seconds, model: model === installed ? 'the default model' : 'the bench model' };
+}
+
 const args = parseArgs(process.argv.slice(2));
 if (args.encodeWav !== null) {
   await childEncode(args);
@@ -207,6 +252,12 @@ if (args.encodeWav !== null) {
     const both = args.seconds / (encodeSeconds + decodeSeconds);
     console.log(`${args.preset}: ${args.seconds} s of speech, ${onnxRuntimeThreads()} onnxruntime threads, median of ${args.repeats}`);
     console.log(`  encode ${rtf.encode.toFixed(1)}x real time (${(encodeSeconds * 1000).toFixed(0)} ms), decode ${rtf.decode.toFixed(1)}x (${(decodeSeconds * 1000).toFixed(0)} ms), encode+decode ${both.toFixed(1)}x`);
+    const baselines = await baselineSpeeds(audio, config.sampleRate, args.repeats, scratch);
+    for (const [id, x] of Object.entries(baselines)) {
+      console.log(`  ${id}: encode+decode ${x === null ? 'not measured (its Debian tool is missing)' : `${x.toFixed(1)}x real time; the model is ${(both / x).toFixed(2)}x its speed`}`);
+    }
+    const coldStart = await coldStartSeconds(modelDir, args.repeats, scratch);
+    console.log(`  cold start: simvq-audio encode of the 4 s sample (${coldStart.model}) takes ${coldStart.seconds.toFixed(2)} s, whole process`);
     let peakRssMb: number | null = null;
     let longFile: { frames: number; seconds: number } | null = null;
     if (args.longSeconds > 0) {
@@ -244,6 +295,10 @@ if (args.encodeWav !== null) {
         repeats: args.repeats,
         rtf_x: { encode: Number(rtf.encode.toFixed(2)), decode: Number(rtf.decode.toFixed(2)) },
         encode_decode_x: Number(both.toFixed(2)),
+        baselines_encode_decode_x: Object.fromEntries(Object.entries(baselines).map(([id, x]) => [id, x === null ? null : Number(x.toFixed(2))])),
+        model_vs_baselines: Object.fromEntries(Object.entries(baselines).map(([id, x]) => [id, x === null ? null : Number((both / x).toFixed(2))])),
+        cold_start_s: Number(coldStart.seconds.toFixed(3)),
+        cold_start_model: coldStart.model,
         peak_rss_mb: peakRssMb === null ? null : Number(peakRssMb.toFixed(1)),
         parity,
         long_file: longFile === null ? null : { seconds: args.longSeconds, frames: longFile.frames, encode_s: Number(longFile.seconds.toFixed(1)) },
