@@ -1,5 +1,5 @@
 /**
- * Experiment 2 of issue 3: codebook scaling. Utilisation and reconstruction error
+ * Experiment 2 of the quantizer study: codebook scaling. Utilisation and reconstruction error
  * vs K ∈ {1024 … 262,144} for plain VQ, SimVQ and SimVQ with C trained, on one
  * fixed latent data set (eval/latent-data.ts). Paper (arXiv:2411.02038): SimVQ
  * uses ~100 % of its codes at every K, plain VQ collapses at large K, and training

@@ -1,5 +1,5 @@
 /**
- * Experiment 1 of issue 3: the 2-D toy. Data and codes in the plane; plain VQ,
+ * Experiment 1 of the quantizer study: the 2-D toy. Data and codes in the plane; plain VQ,
  * SimVQ and SimVQ with C trained, each trained on the same points with its own
  * loss and Adam; code positions before and after training, and utilisation.
  *

@@ -1,7 +1,7 @@
 /**
  * The backend ladder: which tfjs backend runs the model on this machine, and why.
  *
- * Best first (DESIGN.md, "Compute engine: measured facts"):
+ * Best first (docs/engine.md has the measurements):
  *   tfjs-node-gpu → tfjs-node → wasm with onnxruntime convolutions → wasm → cpu
  *
  * The two tfjs-node packages are optional peer dependencies (their install

@@ -37,7 +37,7 @@ async function openSession(path: string, what: string): Promise<{ session: OrtSe
   try {
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: onnxRuntimeThreads(),
-      // Spinning workers starve the JavaScript thread on small machines (DESIGN.md).
+      // Spinning workers starve the JavaScript thread on small machines (docs/engine.md).
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
     return { session, ort };

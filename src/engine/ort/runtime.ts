@@ -5,7 +5,7 @@
  * is async only because its JS wrapper defers the call with setImmediate. The
  * native binding underneath runs synchronously. That binding is not public API,
  * so package.json pins onnxruntime-node to the exact version checked here and a
- * test (test/engine/ort-runtime.test.ts) guards its shape.
+ * test (test/engine/backend.test.ts) guards its shape.
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -89,7 +89,7 @@ export function inferenceSpinning(): boolean {
  * (`spinning` false) and the runtime's graphs (`spinning` from inferenceSpinning()).
  */
 export function onnxRuntimeSessionOptions(options: { spinning: boolean }): InferenceSession.SessionOptions {
-  // Spinning workers starve the JS thread on 2 cores while training: 6 vs 2.5 audio-s/s measured (DESIGN.md).
+  // Spinning workers starve the JS thread on 2 cores while training: 6 against 2.5 audio-s/s measured (docs/engine.md).
   const spin = options.spinning ? '1' : '0';
   return {
     intraOpNumThreads: onnxRuntimeThreads(),
