@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { runEvaluation } from '../eval/run.js';
 import { loadModelSystems, parseBaselines } from '../eval/systems.js';
+import { pocketsphinx } from '../eval/wer.js';
 import { InputError } from '../errors.js';
 
 export interface EvalCommandOptions {
@@ -14,6 +15,8 @@ export interface EvalCommandOptions {
   dnsmos?: string;
   force?: boolean;
   progress?: boolean;
+  /** False for --no-wer. */
+  wer?: boolean;
 }
 
 export async function evalCommand(options: EvalCommandOptions, version: string): Promise<string> {
@@ -36,6 +39,7 @@ export async function evalCommand(options: EvalCommandOptions, version: string):
       generatedBy: `simvq-audio ${version} eval`,
       ...(options.utmos === undefined ? {} : { utmos: options.utmos }),
       ...(options.dnsmos === undefined ? {} : { dnsmos: options.dnsmos }),
+      ...(options.wer === false ? {} : { recognizer: pocketsphinx() }),
     });
   } finally {
     for (const system of systems) await system.close?.();

@@ -199,6 +199,7 @@ function buildProgram(version: string): Command {
     .option('--utmos <file>', 'UTMOS22 strong ONNX model (input wave [batch, time] at 16 kHz, output mos)')
     .option('--dnsmos <file>', "DNSMOS P.835 ONNX model (Microsoft's sig_bak_ovr.onnx)")
     .option('--force', 'replace a finished report in --out')
+    .option('--no-wer', 'skip the word error rate (PocketSphinx, where the set has transcripts)')
     .option('--no-progress', 'no progress bar')
     .action(async (options: import('./eval.js').EvalCommandOptions) => {
       const { evalCommand } = await import('./eval.js');

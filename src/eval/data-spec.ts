@@ -18,6 +18,8 @@ export interface EvalUtterance {
   /** Unique within the set, stable across runs: the path relative to the spec's root, without .wav. */
   id: string;
   path: string;
+  /** The transcript, where the set has one (LibriTTS .normalized.txt, a manifest's text): WER is scored against it. */
+  text?: string | null;
 }
 
 /** A file of the set that cannot be scored, and why (one line). */
@@ -32,7 +34,7 @@ export async function listEvalData(spec: string): Promise<{ utterances: EvalUtte
     const { loadDataset } = await import('../datasets/index.js');
     const dataset = await loadDataset(spec, { log: (line) => process.stderr.write(`${line}\n`) });
     return {
-      utterances: dataset.utterances.map((u) => ({ id: u.id, path: u.path })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      utterances: dataset.utterances.map((u) => ({ id: u.id, path: u.path, text: u.text })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
       skipped: dataset.badFiles.map((bad) => ({ id: withoutWav(bad.path.split(/[\\/]/).pop() ?? bad.path), path: bad.path, problem: bad.problem })),
     };
   }

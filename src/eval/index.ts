@@ -30,3 +30,4 @@ export {
   type RoundTrip,
   type TokenizerCodec,
 } from './systems.js';
+export { normalizeWords, pocketsphinx, wordErrors, type Recognizer } from './wer.js';

@@ -57,11 +57,12 @@ function markdown(report: EvalReport, plots: { quality: boolean; spectrograms: s
     lines.push(`Skipped (not scored): ${report.skipped.map((u) => `\`${u.path}\` (${u.problem})`).join('; ')}.`, '');
   }
   if (report.model_note !== null) lines.push(`> ${report.model_note}`, '');
-  lines.push(`- ${report.utmos.note}`, `- ${report.dnsmos.note}`, `- ${report.alignment}`, '');
+  lines.push(`- ${report.utmos.note}`, `- ${report.dnsmos.note}`, `- ${report.asr.note}`, `- ${report.alignment}`, '');
 
   const hasMos = report.utmos.model !== null || report.dnsmos.model !== null;
   const hasCodes = report.systems.some((s) => s.codebook_size !== null);
-  const header = ['system', 'kbit/s (file)', 'kbit/s (nominal)', 'STOI ↑', 'mel dist ↓', 'STFT dist ↓', 'SI-SNR dB ↑'];
+  const hasWer = report.asr.recognizer !== null;
+  const header = ['system', 'kbit/s (file)', 'kbit/s (nominal)', 'STOI ↑', ...(hasWer ? ['WER % ↓'] : []), 'mel dist ↓', 'STFT dist ↓', 'SI-SNR dB ↑'];
   if (report.utmos.model !== null) header.push('UTMOS ↑');
   if (report.dnsmos.model !== null) header.push('DNSMOS SIG/BAK/OVRL ↑');
   if (hasCodes) header.push('codes used', 'perplexity');
@@ -73,6 +74,7 @@ function markdown(report: EvalReport, plots: { quality: boolean; spectrograms: s
       fixed(s.bitrate === null ? null : s.bitrate / 1000, 3),
       fixed(s.nominal_bitrate === null ? null : s.nominal_bitrate / 1000, 2),
       fixed(s.stoi, 3),
+      ...(hasWer ? [fixed(s.wer === null ? null : 100 * s.wer, 1)] : []),
       fixed(s.mel_distance, 3),
       fixed(s.stft_distance, 3),
       fixed(s.si_snr, 2),
@@ -98,7 +100,7 @@ function markdown(report: EvalReport, plots: { quality: boolean; spectrograms: s
     'STFT distance: Parallel WaveGAN\'s multi-resolution spectral convergence + log-magnitude L1. ×RT: audio seconds per',
     'wall second, for the baselines including their tool\'s process start.',
   );
-  if (hasMos) lines.push('The Original row scores the source audio itself: the ceiling for the MOS columns.');
+  if (hasMos || hasWer) lines.push('The Original row scores the source audio itself: the ceiling for the MOS and WER columns.');
   const tooShort = report.systems.filter((s) => s.kind !== 'original').some((s) => report.per_utterance[s.system].some((u) => u.stoi === null));
   if (tooShort) lines.push('Some utterances had under 384 ms of non-silent audio: STOI is not defined for them and they are left out of its mean.');
   lines.push('');

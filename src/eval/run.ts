@@ -22,10 +22,11 @@ import { listEvalData, type EvalUtterance, type SkippedUtterance } from './data-
 import { MIN_EVAL_SAMPLES, multiResolutionStftDistance, multiScaleMelDistance, siSnr } from './distances.js';
 import { DnsmosModel, UtmosModel, type DnsmosScores } from './mos.js';
 import { StoiTooShortError, stoi } from './stoi.js';
+import { wordErrors, type Recognizer } from './wer.js';
 import type { EvalSystem } from './systems.js';
 
 /** Bump when a metric's definition changes: every cached result is then recomputed. */
-export const METRICS_VERSION = 2;
+export const METRICS_VERSION = 3;
 
 export interface UtteranceScores {
   utterance: string;
@@ -49,6 +50,9 @@ export interface UtteranceScores {
   perplexity: number | null;
   /** Speed in multiples of real time (audio seconds per wall second); null for the original. */
   rtf: { encode: number; decode: number } | null;
+  /** Recognised words against the transcript: word edits and reference words; null without a transcript or recogniser. */
+  word_errors: number | null;
+  words: number | null;
 }
 
 export interface SystemSummary {
@@ -73,6 +77,8 @@ export interface SystemSummary {
   perplexity: number | null;
   /** Total audio seconds over total encode (decode) seconds. */
   rtf: { encode: number; decode: number } | null;
+  /** Word error rate over the utterances with transcripts (total edits over total reference words). */
+  wer: number | null;
 }
 
 export interface EvalReport {
@@ -85,6 +91,8 @@ export interface EvalReport {
   model_note: string | null;
   utmos: { model: string | null; note: string };
   dnsmos: { model: string | null; note: string };
+  /** The recogniser behind the WER column, or why there is none. */
+  asr: { recognizer: string | null; note: string };
   alignment: string;
   systems: SystemSummary[];
   per_utterance: Record<string, UtteranceScores[]>;
@@ -102,6 +110,8 @@ export interface EvalRunOptions {
   force?: boolean;
   /** Progress bar on stderr (only drawn on a terminal). Default true. */
   progress?: boolean;
+  /** Scores word error rate where utterances have transcripts; a { missing } says why it cannot (the report notes it). Default: none. */
+  recognizer?: Recognizer | { missing: string };
   generatedBy?: string;
 }
 
@@ -135,7 +145,11 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
 
   // A result depends on the MOS model files too: a different model means a recomputation.
   const models = { utmos: await modelFingerprint(options.utmos), dnsmos: await modelFingerprint(options.dnsmos) };
-  const rows = [...(utmos !== null || dnsmos !== null ? [ORIGINAL] : []), ...systems.map((s) => s.id)];
+  const recognizer = options.recognizer !== undefined && 'transcribe' in options.recognizer ? options.recognizer : null;
+  const transcribed = utterances.filter((u) => typeof u.text === 'string' && u.text.trim() !== '').length;
+  const asr = recognizer !== null && transcribed > 0 ? recognizer : null;
+  // The original audio is a row of its own when there is a ceiling to read: MOS, or the recogniser's own WER.
+  const rows = [...(utmos !== null || dnsmos !== null || asr !== null ? [ORIGINAL] : []), ...systems.map((s) => s.id)];
   const bar = new cliProgress.SingleBar(
     { format: 'eval {bar} {value}/{total} | {row} | {utterance}', stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,
@@ -166,13 +180,13 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
       for (const row of rows) {
         if (showProgress) bar.update({ row, utterance: utterance.id });
         const system = systems.find((s) => s.id === row) ?? null;
-        const fingerprint = JSON.stringify({ METRICS_VERSION, row, size: sourceStat.size, mtime: sourceStat.mtimeMs, models });
+        const fingerprint = JSON.stringify({ METRICS_VERSION, row, size: sourceStat.size, mtime: sourceStat.mtimeMs, models, asr: asr?.name ?? null, text: utterance.text ?? null });
         const cachePath = join(out, 'cache', row, `${safeName(utterance.id)}.json`);
         const decodedPath = join(out, 'cache', row, `${safeName(utterance.id)}.wav`);
         let entry = await readCache(cachePath, fingerprint);
         if (entry === null || (index === 0 && system !== null && !(await pathExists(decodedPath)))) {
           const work = await mkdtemp(join(scratch, `${row}-`));
-          const computed = await scoreOne(utterance, source, system, { utmos, dnsmos }, work);
+          const computed = await scoreOne(utterance, source, system, { utmos, dnsmos, asr }, work);
           await rm(work, { recursive: true, force: true });
           entry = { fingerprint, scores: computed.scores, tokens: computed.tokens, encodedBytes: computed.encodedBytes };
           await makeDirectory(join(out, 'cache', row));
@@ -210,6 +224,17 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
     utmos: {
       model: options.utmos ?? null,
       note: options.utmos === undefined ? 'UTMOS was not computed: no UTMOS model was given (--utmos FILE).' : `UTMOS22 strong from ${options.utmos}.`,
+    },
+    asr: {
+      recognizer: asr?.name ?? null,
+      note:
+        asr !== null
+          ? `WER by ${asr.name} on the ${transcribed} of ${utteranceInfo.length + skipped.length} utterances with transcripts; the Original row is the recogniser's own WER on the source audio.`
+          : options.recognizer !== undefined && 'missing' in options.recognizer
+            ? options.recognizer.missing
+            : transcribed === 0
+              ? 'No word error rate: no utterance of the set has a transcript.'
+              : 'No word error rate was asked for.',
     },
     dnsmos: {
       model: options.dnsmos ?? null,
@@ -255,7 +280,7 @@ async function scoreOne(
   utterance: EvalUtterance,
   source: AudioClip,
   system: EvalSystem | null,
-  models: { utmos: UtmosModel | null; dnsmos: DnsmosModel | null },
+  models: { utmos: UtmosModel | null; dnsmos: DnsmosModel | null; asr: Recognizer | null },
   work: string,
 ): Promise<{ scores: UtteranceScores; tokens: number[] | null; encodedBytes: number | null; aligned: Float32Array | null }> {
   const duration = source.durationSeconds;
@@ -265,6 +290,12 @@ async function scoreOne(
       utmos: models.utmos === null ? null : await models.utmos.score(audio, source.sampleRate),
       dnsmos: dns === null ? null : { sig: dns.sig, bak: dns.bak, ovrl: dns.ovrl },
     };
+  };
+  const words = async (audio: Float32Array): Promise<Pick<UtteranceScores, 'word_errors' | 'words'>> => {
+    const text = utterance.text;
+    if (models.asr === null || typeof text !== 'string' || text.trim() === '') return { word_errors: null, words: null };
+    const { errors, words: count } = wordErrors(text, await models.asr.transcribe(audio, source.sampleRate, work));
+    return { word_errors: errors, words: count };
   };
   if (system === null) {
     const scores: UtteranceScores = {
@@ -281,6 +312,7 @@ async function scoreOne(
       utilization: null,
       perplexity: null,
       rtf: null,
+      ...(await words(source.samples)),
     };
     return { scores, tokens: null, encodedBytes: null, aligned: null };
   }
@@ -309,6 +341,7 @@ async function scoreOne(
     utilization: usage?.utilization ?? null,
     perplexity: usage?.perplexity ?? null,
     rtf: { encode: duration / trip.encodeSeconds, decode: duration / trip.decodeSeconds },
+    ...(await words(aligned)),
   };
   const tokens = trip.tokens === undefined ? null : Array.from(trip.tokens);
   return { scores, tokens, encodedBytes: trip.encodedBytes, aligned };
@@ -331,6 +364,8 @@ function summarise(row: string, system: EvalSystem | null, entries: CacheEntry[]
       }
     : null;
   const timed = scores.every((s) => s.rtf !== null);
+  const transcribed = scores.filter((s) => s.words !== null && s.words !== undefined && s.words > 0);
+  const referenceWords = transcribed.reduce((n, s) => n + s.words!, 0);
   return {
     system: row,
     label: system?.label ?? 'Original',
@@ -356,6 +391,7 @@ function summarise(row: string, system: EvalSystem | null, entries: CacheEntry[]
           decode: seconds / scores.reduce((t, s) => t + s.duration_s / s.rtf!.decode, 0),
         }
       : null,
+    wer: referenceWords === 0 ? null : transcribed.reduce((n, s) => n + s.word_errors!, 0) / referenceWords,
   };
 }
 
