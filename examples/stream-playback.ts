@@ -3,12 +3,12 @@
  *
  *   npm run build && node dist/examples/stream-playback.js samples/speech-16k.wav
  *
- * The file is fed in small chunks (--chunk samples, default 160 = 10 ms at
- * 16 kHz, paced in real time with --realtime) through an EncodeStream and a
+ * The file is fed in chunks (--chunk samples, default one frame: 320 = 20 ms
+ * at 16 kHz; paced in real time with --realtime) through an EncodeStream and a
  * DecodeStream, and each decoded chunk is scheduled on a Web Audio context
  * (node-web-audio-api) as soon as it arrives. Without an audio device (a
- * server, CI) it writes the decoded audio to a WAV file instead (--out,
- * default <input>.stream.wav).
+ * server, CI) it writes the decoded audio to a 16-bit WAV file instead (--out,
+ * default NAME.stream.wav in the working directory).
  *
  * Model: the default model (codec/pretrained/speech-16k-0.9kbps), or --model
  * NAME|DIR, a causal model directory: its encoder.stream.onnx and
@@ -16,6 +16,7 @@
  * randomly initialised preset: the mechanics are the same, but untrained
  * weights decode to noise.
  */
+import { basename } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -34,8 +35,8 @@ export interface PlaybackOptions {
   model: string | null;
   /** Export this preset with random weights instead of loading a model. */
   preset: string | null;
-  /** Samples per chunk written to the encoder. */
-  chunk: number;
+  /** Samples per chunk written to the encoder; null: one frame (the model's hop). */
+  chunk: number | null;
   /** Feed chunks at the speed of the audio (as a microphone would), not as fast as possible. */
   realtime: boolean;
   /** Where to write the decoded audio when there is no audio device (or always, with `forceWav`). */
@@ -142,16 +143,17 @@ export async function streamPlayback(options: PlaybackOptions): Promise<Playback
   // Before any work: an existing output is not overwritten without --force.
   if (player === null && !options.force && (await pathExists(options.out))) throw new InputError(options.out, 'exists; pass --force to overwrite');
   try {
-    const chunkSeconds = options.chunk / config.sampleRate;
+    const chunk = options.chunk ?? hop;
+    const chunkSeconds = chunk / config.sampleRate;
     const start = performance.now();
     async function* microphone(): AsyncGenerator<Float32Array> {
-      for (let offset = 0, i = 0; offset < samples.length; offset += options.chunk, i++) {
+      for (let offset = 0, i = 0; offset < samples.length; offset += chunk, i++) {
         if (options.realtime) {
           const due = start + i * chunkSeconds * 1000;
           const wait = due - performance.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         }
-        yield samples.subarray(offset, offset + options.chunk);
+        yield samples.subarray(offset, offset + chunk);
       }
     }
     const encodeStream = encoder.stream();
@@ -179,7 +181,7 @@ export async function streamPlayback(options: PlaybackOptions): Promise<Playback
     }
     let out: string | null = null;
     if (player === null) {
-      await writeWav(options.out, audio, config.sampleRate, { format: 'float32', force: options.force });
+      await writeWav(options.out, audio, config.sampleRate, { format: 'pcm16', force: options.force });
       out = options.out;
     } else {
       await player.finish();
@@ -195,7 +197,7 @@ function parseArgs(argv: string[]): PlaybackOptions {
   const usage = 'usage: stream-playback <input.wav> [--model NAME|DIR | --preset NAME] [--chunk SAMPLES] [--realtime] [--out FILE.wav] [--wav] [--force]';
   let input: string | null = null;
   const options: Omit<PlaybackOptions, 'input' | 'out'> & { out: string | null } = {
-    model: null, preset: null, chunk: 160, realtime: false, out: null, forceWav: false, force: false,
+    model: null, preset: null, chunk: null, realtime: false, out: null, forceWav: false, force: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -215,8 +217,8 @@ function parseArgs(argv: string[]): PlaybackOptions {
     else input = arg;
   }
   if (input === null) throw new InputError(null, usage);
-  if (!Number.isInteger(options.chunk) || options.chunk < 1) throw new InputError('--chunk', 'must be a positive whole number of samples');
-  return { ...options, input, out: options.out ?? input.replace(/\.wav$/i, '') + '.stream.wav' };
+  if (options.chunk !== null && !(Number.isInteger(options.chunk) && options.chunk >= 1)) throw new InputError('--chunk', 'must be a positive whole number of samples');
+  return { ...options, input, out: options.out ?? basename(input).replace(/\.wav$/i, '') + '.stream.wav' };
 }
 
 async function main(): Promise<void> {

@@ -47,7 +47,7 @@ function buildProgram(version: string): Command {
     .version(version, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'print help and exit')
     .addOption(
-      new Option('--backend <name>', 'compute backend (default: $SIMVQ_BACKEND, else auto)').choices(BACKEND_CHOICES),
+      new Option('--backend <name>', 'tfjs backend for training, export and info (default: $SIMVQ_BACKEND, else auto); encode, decode and tokenize run on onnxruntime and take --engine instead').choices(BACKEND_CHOICES),
     )
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true })
@@ -91,7 +91,7 @@ function buildProgram(version: string): Command {
     });
 
   const modelOption = () => new Option('--model <dir>', 'model directory (see export), or a model name under codec/pretrained/ (default: the default model)');
-  const engineOption = () => new Option('--engine <name>', 'what runs the model: onnxruntime, or tfjs (rebuilt from config + safetensors)').choices(['auto', 'onnxruntime', 'tfjs']).default('auto');
+  const engineOption = () => new Option('--engine <name>', 'what runs this model: onnxruntime (its ONNX graphs), or tfjs (rebuilt from config + safetensors, on the --backend tfjs backend)').choices(['auto', 'onnxruntime', 'tfjs']).default('auto');
   program
     .command('encode')
     .description('WAV files to tokens (.svq, or JSON / .npy arrays); long files are read and encoded window by window')

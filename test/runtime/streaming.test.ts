@@ -283,7 +283,10 @@ describe('examples/stream-playback', function () {
       const padded = padToHop(speech, model.hop);
       const expected = tf.tidy(() => model.decode(model.encode(tf.tensor3d(padded, [1, 1, padded.length]))).dataSync() as Float32Array);
       const written = (await readWav(join(dir, 'out.wav'))).samples;
-      expect(maxAbsDifference(written, expected.subarray(0, speech.length))).to.be.below(1e-4);
+      // Written as 16-bit PCM: clipped to full scale, within half a step of the float audio.
+      const clipped = expected.subarray(0, speech.length).map((v) => Math.min(32767 / 32768, Math.max(-1, v)));
+      expect(maxAbsDifference(written, clipped)).to.be.below(1e-4);
+      expect((await readWav(join(dir, 'out.wav'))).bitDepth).to.equal('16');
       // An existing output is kept unless forced.
       let refused: unknown = null;
       await streamPlayback(options).catch((error: unknown) => (refused = error));
