@@ -91,7 +91,7 @@ function buildProgram(version: string): Command {
     });
 
   const modelOption = () => new Option('--model <dir>', 'model directory (see export), or a model name under codec/pretrained/ (default: the default model)');
-  const engineOption = () => new Option('--engine <name>', 'what runs this model: onnxruntime (its ONNX graphs), or tfjs (rebuilt from config + safetensors, on the --backend tfjs backend)').choices(['auto', 'onnxruntime', 'tfjs']).default('auto');
+  const engineOption = () => new Option('--engine <name>', 'what runs this model: onnxruntime (its ONNX graphs), or tfjs (rebuilt from config + safetensors; its backend from $SIMVQ_BACKEND, else auto)').choices(['auto', 'onnxruntime', 'tfjs']).default('auto');
   program
     .command('encode')
     .description('WAV files to tokens (.svq, or JSON / .npy arrays); long files are read and encoded window by window')
