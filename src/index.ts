@@ -1,23 +1,47 @@
 /**
- * simvq-audio: the package entry point. Re-exports only; each module documents itself.
+ * simvq-audio: speech to tokens and back.
+ *
+ * This entry point is what using a model needs (the Codec, its streams, token
+ * files and corpora, model directories, WAV files, the evaluation's metrics)
+ * and it never loads tfjs. Training, export, the compute engine, the
+ * quantizers and the data pipeline are in 'simvq-audio/train'.
  */
-export * from './errors.js';
-export * from './audio/index.js';
-export * from './engine/index.js';
-export * from './quantizers/index.js';
-export * from './eval/index.js';
-export * from './datasets/index.js';
-export * from './runtime/streaming/index.js';
-export { Codec, chooseEngine, type CodecLoadOptions, type CodecTokens, type RuntimeEngine, type WindowModel } from './runtime/codec.js';
+export { AudioFileError, EngineError, InputError } from './errors.js';
+
+// Running a model.
+export { Codec, MAX_SAMPLE_MAGNITUDE, type CodecLoadOptions, type CodecTokens, type ProgressCallback, type RuntimeEngine } from './runtime/codec.js';
+export { DecodeStream, EncodeStream, type StreamOptions } from './runtime/streaming/streams.js';
+export { DEFAULT_MODEL_NAME, readModelDirectory, resolveModelDirectory, type ModelDirectory, type ModelGraphs, type ModelManifest } from './runtime/model-dir.js';
+
+// Tokens: one file per utterance, and corpora of shards for language models.
+export { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqFile, type SvqHeader } from './tokens/svq.js';
 export {
-  DEFAULT_MODEL_NAME,
-  readModelDirectory,
-  resolveModelDirectory,
-  type ModelDirectory,
-  type ModelGraphs,
-  type ModelManifest,
-} from './runtime/model-dir.js';
-export { exportCheckpoint, writeModelDirectory, type ExportCheckpointOptions, type WriteModelOptions } from './runtime/export.js';
-export { decoderContextFrames, encoderContextFrames, encoderReceptiveField, planWindows, type Window } from './runtime/chunking.js';
-export { decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqFile, type SvqHeader } from './tokens/svq.js';
-export * from './tokenize/index.js';
+  TokenCorpus,
+  mergeShards,
+  tokenize,
+  type CorpusIndex,
+  type CorpusManifestRecord,
+  type TokenizeOptions,
+  type TokenizeSummary,
+  type WindowOptions,
+} from './tokenize/index.js';
+
+// Audio files.
+export { decodeWav, encodeWav, readWav, resample, writeWav, writeWavStream, type AudioClip, type ReadWavOptions, type WavFormat } from './audio/index.js';
+
+// Measuring what a codec keeps.
+export {
+  alignByCrossCorrelation,
+  codec2System,
+  multiResolutionStftDistance,
+  multiScaleMelDistance,
+  opusSystem,
+  pocketsphinx,
+  runEvaluation,
+  siSnr,
+  stoi,
+  wordErrors,
+  type EvalReport,
+  type EvalRunOptions,
+  type EvalSystem,
+} from './eval/index.js';

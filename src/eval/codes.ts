@@ -2,13 +2,13 @@
  * What the token streams say about a codec: how much of the codebook it uses
  * (utilisation, the SimVQ paper's headline), how evenly (perplexity), and how
  * many bits per second its written token files really cost. The counting is
- * the quantizers' own (src/quantizers/metrics.ts), over every stream of a set.
+ * the quantizers' own (src/quantizers/usage.ts), over every stream of a set.
  */
 import { stat } from 'node:fs/promises';
 
 import { InputError } from '../errors.js';
 import { describeFsError } from '../files.js';
-import { countCodes, usageFromCounts, type CodeUsage } from '../quantizers/metrics.js';
+import { countCodeIds, usageFromCounts, type CodeUsage } from '../quantizers/usage.js';
 
 /** Code usage over a whole set of token streams (utilisation is a set-level figure), with the counts for plots. */
 export function setCodeUsage(streams: Iterable<ArrayLike<number>>, codebookSize: number): CodeUsage & { counts: Float64Array } {
@@ -16,7 +16,7 @@ export function setCodeUsage(streams: Iterable<ArrayLike<number>>, codebookSize:
     throw new InputError('codebook size', `must be a positive integer, got ${codebookSize}`);
   }
   const counts = new Float64Array(codebookSize);
-  for (const stream of streams) countCodes(stream, counts);
+  for (const stream of streams) countCodeIds(stream, counts);
   return { ...usageFromCounts(counts), counts };
 }
 

@@ -1,56 +1,20 @@
 /**
- * Codebook-use metrics: per-code counts, utilisation (share of codes used at least
- * once over a set) and perplexity (exp of the entropy of the code distribution:
- * K when every code is used equally, 1 when one code takes everything), plus a
- * running tracker for training logs.
+ * Codebook-use metrics for training: the counts of ./usage.ts over tensors as
+ * well as arrays, and a running tracker for training logs.
  */
 import * as tf from '@tensorflow/tfjs';
 
 import { InputError } from '../errors.js';
+import { countCodeIds, usageFromCounts, type CodeUsage } from './usage.js';
 
-export interface CodeUsage {
-  codebookSize: number;
-  /** Tokens counted. */
-  tokens: number;
-  /** Codes used at least once. */
-  usedCodes: number;
-  /** usedCodes / codebookSize. */
-  utilization: number;
-  /** exp(−Σ p log p) over the counted tokens. */
-  perplexity: number;
-}
+export type { CodeUsage };
 
 /** Adds code ids (an int32 tensor or array, any shape) to `counts`. */
 export function countCodes(indices: tf.Tensor | ArrayLike<number>, counts: Float64Array): number {
-  const values = indices instanceof tf.Tensor ? (indices.dataSync() as Int32Array) : indices;
-  const K = counts.length;
-  for (let i = 0; i < values.length; i++) {
-    const k = values[i]!;
-    if (!Number.isInteger(k) || k < 0 || k >= K) throw new InputError('code usage', `code id ${k} is outside [0, ${K})`);
-    counts[k]!++;
-  }
-  return values.length;
+  return countCodeIds(indices instanceof tf.Tensor ? (indices.dataSync() as Int32Array) : indices, counts);
 }
 
-/** Utilisation and perplexity of per-code counts. */
-export function usageFromCounts(counts: Float64Array): CodeUsage {
-  let tokens = 0;
-  let used = 0;
-  for (const c of counts) {
-    tokens += c;
-    if (c > 0) used++;
-  }
-  let entropy = 0;
-  if (tokens > 0) {
-    for (const c of counts) {
-      if (c > 0) {
-        const p = c / tokens;
-        entropy -= p * Math.log(p);
-      }
-    }
-  }
-  return { codebookSize: counts.length, tokens, usedCodes: used, utilization: used / counts.length, perplexity: tokens > 0 ? Math.exp(entropy) : 0 };
-}
+export { usageFromCounts };
 
 /** Usage of one set of code ids. */
 export function codeUsage(indices: tf.Tensor | ArrayLike<number>, codebookSize: number): CodeUsage {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
-import { countCodes, usageFromCounts, type CodeUsage } from '../quantizers/metrics.js';
+import { countCodeIds, usageFromCounts, type CodeUsage } from '../quantizers/usage.js';
 import { SHARD_FILE_PATTERN, sameTokenModel, shardBaseName, verifyShard, type ManifestRecord, type ShardHeader, type SkippedFile, type TokenModelIdentity, type VerifiedShard } from './shard-format.js';
 
 export const CORPUS_INDEX_FILE = 'index.json';
@@ -107,7 +107,7 @@ export async function mergeShards(directory: string): Promise<CorpusIndex> {
     codeCounts ??= new Float64Array(header.model.codebookSize);
     if (header.model.codebookSize === codeCounts.length) {
       // Whole uint32 little-endian ids (copied: a Buffer may sit unaligned in its pool).
-      countCodes(new Uint32Array(shard.bin.buffer.slice(shard.bin.byteOffset, shard.bin.byteOffset + shard.bin.byteLength)), codeCounts);
+      countCodeIds(new Uint32Array(shard.bin.buffer.slice(shard.bin.byteOffset, shard.bin.byteOffset + shard.bin.byteLength)), codeCounts);
     }
   }
   if (broken.length > 0) {

@@ -43,10 +43,12 @@ describe('runtime: never loads tfjs', function () {
     expect(stderr).to.include('TFJS-IMPORT @tensorflow/tfjs');
   });
 
-  it('importing the Codec, and encode and decode on the command line, load no @tensorflow module', () => {
-    const codec = traced(['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL('dist/src/runtime/codec.js').href)});`]);
-    expect(codec.status, codec.stderr).to.equal(0);
-    expect(codec.stderr).to.not.include('TFJS-IMPORT');
+  it('importing the package or the Codec, and encode and decode on the command line, load no @tensorflow module', () => {
+    for (const entry of ['dist/src/index.js', 'dist/src/runtime/codec.js']) {
+      const imported = traced(['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(entry).href)});`]);
+      expect(imported.status, imported.stderr).to.equal(0);
+      expect(imported.stderr, entry).to.not.include('TFJS-IMPORT');
+    }
     const svq = join(scratch, 'speech.svq');
     const encode = traced(['bin/simvq-audio.js', 'encode', 'samples/speech-16k.wav', '-o', svq]);
     expect(encode.status, encode.stderr).to.equal(0);
