@@ -196,7 +196,7 @@ if (args.encodeWav !== null) {
     import('../src/engine/index.js'),
     import('../src/codec/config.js'),
     import('../src/codec/model.js'),
-    import('../src/runtime/export.js'),
+    import('../src/export/model-directory.js'),
   ]);
   await initEngine();
   const config = await loadCodecConfig(args.preset);

@@ -29,7 +29,8 @@ import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';
 import { InputError } from '../src/errors.js';
 import { boundaryJumpRatio } from '../src/eval/boundaries.js';
 import { readModelDirectory } from '../src/runtime/model-dir.js';
-import { exportStreamingOnnx, StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream } from '../src/runtime/streaming/index.js';
+import { exportStreamingOnnx } from '../src/export/streaming.js';
+import { StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream } from '../src/runtime/streaming/index.js';
 import { median } from './timing.js';
 
 export interface StreamingFigures {

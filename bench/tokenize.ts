@@ -89,7 +89,7 @@ if (args.child !== null) {
     import('../src/engine/index.js'),
     import('../src/codec/config.js'),
     import('../src/codec/model.js'),
-    import('../src/runtime/export.js'),
+    import('../src/export/model-directory.js'),
   ]);
   await initEngine();
   const config = await loadCodecConfig(args.preset);

@@ -27,7 +27,8 @@ import { initEngine } from '../src/engine/index.js';
 import { InputError } from '../src/errors.js';
 import { pathExists } from '../src/files.js';
 import { readModelDirectory } from '../src/runtime/model-dir.js';
-import { exportStreamingOnnx, StreamingDecoder, StreamingEncoder } from '../src/runtime/streaming/index.js';
+import { exportStreamingOnnx } from '../src/export/streaming.js';
+import { StreamingDecoder, StreamingEncoder } from '../src/runtime/streaming/index.js';
 
 export interface PlaybackOptions {
   input: string;

@@ -231,7 +231,7 @@ export async function exportCommand(options: ExportCommandOptions, backend?: imp
     throw new InputError('--id', `must be letters, digits, '.', '_' or '-', got '${options.id}'`);
   }
   // The model is built on tfjs, to load its weights and emit its layers as graphs.
-  const [{ initEngine }, { exportCheckpoint }] = await Promise.all([import('../engine/index.js'), import('../runtime/export.js')]);
+  const [{ initEngine }, { exportCheckpoint }] = await Promise.all([import('../engine/index.js'), import('../export/model-directory.js')]);
   await initEngine(backend === undefined ? {} : { backend });
   const { manifest, step: exported, checkpoint } = await exportCheckpoint(options.checkpoint, options.out, {
     ...(step === undefined ? {} : { step }),

@@ -126,7 +126,7 @@ class OnnxWindowModel implements WindowModel {
 
 /** tfjs: the CodecModel itself, rebuilt from config + safetensors (loaded on demand). */
 async function openTfjsWindowModel(model: ModelDirectory): Promise<WindowModel> {
-  const [tf, { initEngine }, { loadCodecModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../engine/index.js'), import('./export.js')]);
+  const [tf, { initEngine }, { loadCodecModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../engine/index.js'), import('../export/model-directory.js')]);
   await initEngine();
   const codec = await loadCodecModel(model.config, model.weightsPath);
   return {

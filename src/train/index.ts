@@ -14,6 +14,6 @@ export { train, type TrainOptions, type TrainSummary } from './trainer.js';
 export { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
 export { AdamW, warmupCosine } from './optimizer.js';
 export { applyOverrides, loadTrainedModel, recipeTable, type RecipeRecord, type RecipeVariant } from './recipe.js';
-export { exportCheckpoint, writeModelDirectory, type ExportCheckpointOptions, type WriteModelOptions } from '../runtime/export.js';
-export { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx, exportStreamingOnnx, type StreamingExportOptions } from '../runtime/streaming/export.js';
+export { exportCheckpoint, writeModelDirectory, type ExportCheckpointOptions, type WriteModelOptions } from '../export/model-directory.js';
+export { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx, exportStreamingOnnx, type StreamingExportOptions } from '../export/streaming.js';
 export { decoderContextFrames, encoderContextFrames, encoderReceptiveField, planWindows, type Window } from '../runtime/chunking.js';

@@ -24,7 +24,7 @@ import { CodecModel } from '../codec/model.js';
 import { InputError } from '../errors.js';
 import { describeFsError } from '../files.js';
 import { decoderContextFrames, encoderContextFrames, planWindows } from '../runtime/chunking.js';
-import { checkpointDirectory, loadCodecModel, readRunConfig } from '../runtime/export.js';
+import { checkpointDirectory, loadCodecModel, readRunConfig } from '../export/model-directory.js';
 import type { EvalSystem, RoundTrip } from '../eval/systems.js';
 import type { ChartSpec } from '../plot/index.js';
 

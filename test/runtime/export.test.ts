@@ -61,7 +61,7 @@ describe('runtime: ONNX export', function () {
     const w = model.parameters.named().get('quantizer.0')!;
     w.assign(tf.tidy(() => w.mul(-1.5)));
     model.quantizer.codebook().dispose();
-    const { writeModelDirectory } = await import('../../src/runtime/export.js');
+    const { writeModelDirectory } = await import('../../src/export/model-directory.js');
     const other = join(dirname(directory), 'other');
     await writeModelDirectory(model, other);
     const [a, b] = [await Codec.load(directory), await Codec.load(other)];
@@ -138,7 +138,7 @@ describe('runtime: ONNX export', function () {
   it('takes extra graphs into the directory and the manifest; a centred model has no streaming graphs', async () => {
     const { model, directory } = await exportTinyModel(tinyRuntimeConfig({ causal: false }));
     try {
-      const { writeModelDirectory, encoderGraphBytes } = await import('../../src/runtime/export.js');
+      const { writeModelDirectory, encoderGraphBytes } = await import('../../src/export/model-directory.js');
       const withExtra = join(dirname(directory), 'extra');
       await writeModelDirectory(model, withExtra, { extraGraphs: { encoderCopy: { file: 'encoder.copy.onnx', build: (m, manifest) => encoderGraphBytes(m, manifest) } } });
       const read = await readModelDirectory(withExtra);
@@ -154,7 +154,7 @@ describe('runtime: ONNX export', function () {
   it('refuses to overwrite an existing directory without force', async () => {
     const { model, directory } = await exportTinyModel();
     try {
-      const { writeModelDirectory } = await import('../../src/runtime/export.js');
+      const { writeModelDirectory } = await import('../../src/export/model-directory.js');
       let message = '';
       await writeModelDirectory(model, directory).catch((error: Error) => (message = error.message));
       expect(message).to.equal(`${directory}: exists; pass --force to replace it`);

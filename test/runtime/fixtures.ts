@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CodecConfig } from '../../src/codec/config.js';
 import { CodecModel } from '../../src/codec/model.js';
 import type { ParameterStore } from '../../src/nn/parameters.js';
-import { writeModelDirectory } from '../../src/runtime/export.js';
+import { writeModelDirectory } from '../../src/export/model-directory.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
 export function tinyRuntimeConfig(overrides: { causal?: boolean; lstmLayers?: number; name?: string; codebookSize?: number } = {}): CodecConfig {

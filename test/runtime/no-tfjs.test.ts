@@ -39,7 +39,7 @@ describe('runtime: never loads tfjs', function () {
   }
 
   it('the hook sees tfjs where it is loaded (the exporter), so its silence below means something', () => {
-    const { stderr } = traced(['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL('dist/src/runtime/export.js').href)});`]);
+    const { stderr } = traced(['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL('dist/src/export/model-directory.js').href)});`]);
     expect(stderr).to.include('TFJS-IMPORT @tensorflow/tfjs');
   });
 

@@ -13,7 +13,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
 import { OnnxGraphBuilder } from '../../src/onnx/index.js';
 import { gaussianArray } from '../../src/random.js';
-import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../../src/runtime/search.js';
+import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../../src/export/search-graph.js';
 import { mulberry32 } from '../helpers/random.js';
 
 interface Ort {

@@ -15,8 +15,8 @@ import { loadCodecConfig, type CodecConfig, type SeanetEncoderConfig } from '../
 import { CodecModel } from '../../src/codec/model.js';
 import { initEngine } from '../../src/engine/index.js';
 import { InputError } from '../../src/errors.js';
+import { exportStreamingOnnx } from '../../src/export/streaming.js';
 import {
-  exportStreamingOnnx,
   padToHop,
   StreamingDecoder,
   StreamingEncoder,
@@ -273,7 +273,7 @@ describe('examples/stream-playback', function () {
       const config = await tinyConfig('vocos', 0);
       const model = new CodecModel(config, 5);
       perturb(model, 6);
-      const { writeModelDirectory } = await import('../../src/runtime/export.js');
+      const { writeModelDirectory } = await import('../../src/export/model-directory.js');
       await writeModelDirectory(model, join(dir, 'model'));
       const speech = (await readWav('samples/speech-16k.wav')).samples.slice(0, 7 * model.hop + 50);
       await writeWav(join(dir, 'in.wav'), speech, 16000, { format: 'float32' });

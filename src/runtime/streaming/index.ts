@@ -1,5 +1,5 @@
 /** Streaming encode/decode of causal codecs: step graphs with carried state, run as Node streams. */
-export { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx, exportStreamingOnnx, STREAM_NAMES, type StreamingExportOptions } from './export.js';
+export { STREAM_NAMES } from '../model-dir.js';
 export { StreamingSession, type StepState } from './session.js';
 export {
   DEFAULT_ENCODER_MAX_FRAMES_PER_STEP,

@@ -45,10 +45,10 @@ import {
   manifestFor,
   modelHash,
   type ModelManifest,
-} from './model-dir.js';
-import { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx } from './streaming/export.js';
+} from '../runtime/model-dir.js';
+import { exportStreamingDecoderOnnx, exportStreamingEncoderOnnx } from './streaming.js';
 import { addCodebookRows, CODEBOOK_FILE, codebookFileBytes, modelCodebook, type GraphCodebook } from './graph-codebook.js';
-import { emitNearestCodeSearch, SEARCH_BLOCK_CODES, SEARCH_OPSET_IMPORTS, type SearchMethod } from './search.js';
+import { emitNearestCodeSearch, SEARCH_BLOCK_CODES, SEARCH_OPSET_IMPORTS, type SearchMethod } from './search-graph.js';
 
 function graphMetadata(manifest: Pick<ModelManifest, 'modelId' | 'modelHash'>): Record<string, string> {
   return { modelId: manifest.modelId, modelHash: manifest.modelHash, producer: `simvq-audio ${packageVersion()}` };
@@ -123,7 +123,7 @@ export interface WriteModelOptions {
 }
 
 /** Roles of the streaming step graphs in a model directory (written for causal models). */
-export { STREAM_DECODER_ROLE, STREAM_ENCODER_ROLE } from './model-dir.js';
+export { STREAM_DECODER_ROLE, STREAM_ENCODER_ROLE } from '../runtime/model-dir.js';
 
 /** The streaming step graphs (src/runtime/streaming) of a causal model; none for a centred one. */
 function streamingGraphs(model: CodecModel): Record<string, ExtraGraph> {

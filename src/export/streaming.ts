@@ -10,17 +10,17 @@
  * run step after step from zero states, they give the whole-file results
  * (tokens equal, audio within float rounding). The encoder ends in the
  * quantizer's nearest-code search over the effective codebook (inline, or
- * rows of the model directory's codebook.f32: ../graph-codebook.ts), so a
+ * rows of the model directory's codebook.f32: ./graph-codebook.ts), so a
  * step emits token ids; the decoder starts by looking them up in the same
  * codebook (C·W + b for SimVQ, unit rows when normalised; never C alone).
  */
-import type { CodecModel } from '../../codec/model.js';
-import { InputError } from '../../errors.js';
-import { StreamStates } from '../../nn/streaming.js';
-import { OnnxGraphBuilder } from '../../onnx/index.js';
-import { STREAM_NAMES } from '../model-dir.js';
-import { addCodebookRows, modelCodebook, type GraphCodebook } from '../graph-codebook.js';
-import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from '../search.js';
+import type { CodecModel } from '../codec/model.js';
+import { InputError } from '../errors.js';
+import { StreamStates } from '../nn/streaming.js';
+import { OnnxGraphBuilder } from '../onnx/index.js';
+import { STREAM_NAMES } from '../runtime/model-dir.js';
+import { addCodebookRows, modelCodebook, type GraphCodebook } from './graph-codebook.js';
+import { emitNearestCodeSearch, SEARCH_OPSET_IMPORTS, type SearchMethod } from './search-graph.js';
 
 export { STREAM_NAMES };
 
@@ -31,7 +31,7 @@ function requireStreamable(model: CodecModel): void {
 }
 
 export interface StreamingExportOptions {
-  /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/runtime/search.ts). */
+  /** The encoder's nearest-code search: 'pruned' (default, exact, faster) or 'exhaustive' (src/export/search-graph.ts). */
   search?: SearchMethod;
   /** The codebook as the graphs should hold it (default: read from the model, inline). */
   codebook?: GraphCodebook;
