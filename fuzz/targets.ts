@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 
 import { decodeWav, encodeWav, readWav } from '../src/audio/index.js';
 import { pcm16WavHeader } from '../src/audio/wav.js';
-import { readTokenFile } from '../src/cli/codec.js';
+import { readTokenFile } from '../src/tokens/token-file.js';
 import { probeWav, readWavFrames } from '../src/datasets/probe.js';
 import { InputError } from '../src/errors.js';
 import { Codec } from '../src/runtime/codec.js';

@@ -5,7 +5,7 @@
  * written; outputs are written atomically (temp file + rename), so a failure
  * leaves no half-written file, and an existing file is kept unless --force.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 
 import { probeWav } from '../datasets/probe.js';
@@ -13,9 +13,10 @@ import { InputError } from '../errors.js';
 import { describeFsError, writeFileAtomic } from '../files.js';
 import { JobProgress } from './progress.js';
 import { Codec, type CodecTokens, type RuntimeEngine } from '../runtime/codec.js';
-import { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, type SvqHeader } from '../tokens/svq.js';
+import { readTokenFile, tokenFileBytes, type TokenFormat } from '../tokens/token-file.js';
+import { bitsPerCode } from '../tokens/svq.js';
 
-export type TokenFormat = 'svq' | 'json' | 'npy';
+export { readTokenFile, tokenFileBytes, type TokenFormat };
 
 export interface CodecCommandOptions {
   output?: string;
@@ -100,44 +101,6 @@ function jobProgress(label: string, seconds: number, options: CodecCommandOption
 
 async function loadCodec(options: CodecCommandOptions): Promise<Codec> {
   return Codec.load(options.model, options.engine === undefined ? {} : { engine: options.engine });
-}
-
-/** Tokens as the chosen file format. */
-export function tokenFileBytes(tokens: CodecTokens, format: TokenFormat): Uint8Array | string {
-  switch (format) {
-    case 'svq':
-      return encodeSvq(tokens);
-    case 'npy':
-      return encodeNpy(tokens.codes);
-    case 'json':
-      return JSON.stringify({ header: tokens.header, codes: Array.from(tokens.codes) }) + '\n';
-  }
-}
-
-/** Reads a .svq file, or a .json file as `encode --format json` writes it. */
-export async function readTokenFile(path: string): Promise<CodecTokens> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new InputError(path, describeFsError(error, 'read'));
-  }
-  if (extname(path).toLowerCase() === '.npy') throw new InputError(path, 'a .npy file holds codes without the model header; decode reads .svq or .json token files');
-  if (extname(path).toLowerCase() !== '.json') return decodeSvq(bytes, path);
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new InputError(path, 'not valid JSON');
-  }
-  const { header, codes } = (value ?? {}) as { header?: SvqHeader; codes?: unknown };
-  if (typeof header !== 'object' || header === null || !Array.isArray(codes)) throw new InputError(path, 'not a token file: expected { "header": {...}, "codes": [...] }');
-  // The same header checks as a .svq file's.
-  checkSvqHeader(header, (problem) => new InputError(path, problem));
-  if (codes.length !== header.frameCount) throw new InputError(path, `${codes.length} codes but the header says ${header.frameCount} frames`);
-  const bad = codes.findIndex((c) => !Number.isInteger(c) || c < 0 || c > 0xffffffff);
-  if (bad >= 0) throw new InputError(path, `code ${JSON.stringify(codes[bad])} at frame ${bad} is not a non-negative integer`);
-  return { header, codes: Uint32Array.from(codes as number[]) };
 }
 
 function describeTokens(tokens: CodecTokens): string {

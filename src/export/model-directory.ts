@@ -29,7 +29,7 @@ import { describeFsError, packageVersion, pathExists } from '../files.js';
 import { emit } from '../nn/layers.js';
 import { encodeSafetensors, readSafetensors, type NamedTensor } from '../nn/safetensors.js';
 import { OnnxGraphBuilder } from '../onnx/index.js';
-import { latestCheckpoint } from '../train/checkpoint.js';
+import { checkpointDirectoryName, latestCheckpoint } from '../train/checkpoint.js';
 import {
   CONFIG_FILE,
   DECODER_GRAPH_FILE,
@@ -195,7 +195,7 @@ export async function loadCodecModel(config: CodecConfig, weightsPath: string): 
 export async function checkpointDirectory(runDirectory: string, step?: number): Promise<{ directory: string; step: number }> {
   if (!(await pathExists(runDirectory))) throw new InputError(runDirectory, 'no such training run directory');
   if (step !== undefined) {
-    const directory = join(runDirectory, 'checkpoints', `step-${String(step).padStart(8, '0')}`);
+    const directory = join(runDirectory, 'checkpoints', checkpointDirectoryName(step));
     if (!(await pathExists(directory))) throw new InputError(runDirectory, `has no checkpoint for step ${step}`);
     return { directory, step };
   }

@@ -34,7 +34,8 @@ export interface CheckpointState {
 
 const LATEST = 'latest';
 
-function directoryName(step: number): string {
+/** The directory name of step N's checkpoint, the one spelling of it: step-00001200. */
+export function checkpointDirectoryName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
@@ -65,7 +66,7 @@ export async function saveCheckpoint(
   keep = 2,
 ): Promise<string> {
   const root = join(runDirectory, 'checkpoints');
-  const name = directoryName(state.step);
+  const name = checkpointDirectoryName(state.step);
   const final = join(root, name);
   const temporary = join(root, `.${name}.${process.pid}.tmp`);
   try {

@@ -21,11 +21,11 @@ import { CodecModel } from '../codec/model.js';
 import { BatchLoader, loadDataset } from '../datasets/index.js';
 import { InputError } from '../errors.js';
 import { multiScaleMelDistance, stoi } from '../eval/index.js';
-import { spectrogramChart } from '../eval/report.js';
+import { spectrogramChart } from '../plot/spectrogram.js';
 import { writeTrainingCurve } from './curve.js';
 import { writeChartPng } from '../plot/index.js';
 import { CodeUsageTracker } from '../quantizers/metrics.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkpointDirectoryName, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
 
 export interface TrainOptions {
@@ -258,7 +258,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       const timedValidation = trainSeconds >= nextTimedValidation;
       if (timedValidation) nextTimedValidation = (Math.floor(trainSeconds / validateEverySeconds) + 1) * validateEverySeconds;
       if (clips.length > 0 && (step % validateEvery === 0 || timedValidation || budgetSpent)) {
-        const result = await validate(model, clips, join(options.out, 'validation', `step-${String(step).padStart(8, '0')}`));
+        const result = await validate(model, clips, join(options.out, 'validation', checkpointDirectoryName(step)));
         const record = { type: 'validation', step, stoi: result.stoi, mel_distance: result.melDistance, train_seconds: trainSeconds, audio_seconds_seen: audioSecondsSeen };
         await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify(record) + '\n');
         await writeTrainingCurve(options.out, `${config.name}: ${options.out}`);

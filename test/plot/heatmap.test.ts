@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 
 import { expect } from 'chai';
 
-import { heatmapPng } from '../../src/eval/heatmap.js';
+import { heatmapPng } from '../../src/plot/heatmap.js';
 
 /** The chunks of a PNG, each CRC checked by zlib's own crc32 semantics re-derived here. */
 function chunks(png: Uint8Array): Array<{ type: string; data: Uint8Array }> {
