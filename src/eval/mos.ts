@@ -7,44 +7,26 @@
  * they differ, because a wrong model would otherwise score silently and wrongly.
  */
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
 import { resample } from '../audio/index.js';
-import { onnxRuntimeThreads } from '../engine/ort/runtime.js';
 import { InputError } from '../errors.js';
 import { describeFsError } from '../files.js';
+import { createOrtSession, type OnnxRuntimeModule } from '../runtime/ort-session.js';
 
 /** Both models take 16 kHz audio. */
 export const MOS_SAMPLE_RATE = 16_000;
 
-interface OnnxRuntimeNode {
-  InferenceSession: { create(model: Uint8Array, options?: OrtSession.SessionOptions): Promise<OrtSession> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
-}
-
-const require = createRequire(import.meta.url);
-
-async function openSession(path: string, what: string): Promise<{ session: OrtSession; ort: OnnxRuntimeNode }> {
+async function openSession(path: string, what: string): Promise<{ session: OrtSession; ort: OnnxRuntimeModule }> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (error) {
     throw new InputError(path, `${what} model: ${describeFsError(error, 'read')}`);
   }
-  const ort = require('onnxruntime-node') as OnnxRuntimeNode;
-  try {
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: onnxRuntimeThreads(),
-      // Spinning workers starve the JavaScript thread on small machines (docs/engine.md).
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
-    return { session, ort };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new InputError(path, `not an ONNX model onnxruntime can load as the ${what} model (${message.split('\n')[0]})`);
-  }
+  // No spinning: the scoring loop's JavaScript needs the cores between runs.
+  return createOrtSession(bytes, path, (reason) => `not an ONNX model onnxruntime can load as the ${what} model (${reason})`, { spinning: false });
 }
 
 function requireNames(path: string, what: string, session: OrtSession, inputs: string[], outputs: string[] | null): void {
@@ -86,7 +68,7 @@ export class UtmosModel {
   private constructor(
     readonly path: string,
     private readonly session: OrtSession,
-    private readonly ort: OnnxRuntimeNode,
+    private readonly ort: OnnxRuntimeModule,
   ) {}
 
   static async load(path: string): Promise<UtmosModel> {
@@ -148,7 +130,7 @@ export class DnsmosModel {
   private constructor(
     readonly path: string,
     private readonly session: OrtSession,
-    private readonly ort: OnnxRuntimeNode,
+    private readonly ort: OnnxRuntimeModule,
   ) {}
 
   static async load(path: string): Promise<DnsmosModel> {

@@ -1,7 +1,8 @@
 /**
- * onnxruntime-node sessions for the runtime (whole-buffer Codec now, the
- * streaming encoders and decoders next): loading the package without making
- * it a hard requirement, and one set of session options for every graph.
+ * Every onnxruntime-node session the package opens (the Codec's graphs, the
+ * streaming steps, the evaluation's MOS models) opens here: loading the
+ * package without making it a hard requirement, one set of session options,
+ * and one way to say that a file is not a graph onnxruntime can load.
  *
  * These use the public async API; src/engine/ort/runtime.ts has the
  * synchronous binding that tfjs kernels need, which the runtime does not.
@@ -45,19 +46,38 @@ export function loadOnnxRuntimeModule(): { ort: OnnxRuntimeModule } | { reason: 
 }
 
 /**
- * A session for the graph in the file `path` (onnxruntime reads the file
- * itself: no copy of a 38 MB graph sits in the JS heap while the session is
- * built). Checks that the graph has the input and output names the caller
- * will feed and read.
+ * A session for `graph` (a file, which onnxruntime reads itself, so no copy of
+ * a large graph sits in the JS heap and external data beside it is found; or
+ * bytes). `where` names it in errors; `problem` words the error from
+ * onnxruntime's reason. Idle threads spin per inferenceSpinning() unless
+ * `spinning` says otherwise.
  */
-export async function openRuntimeSession(ort: OnnxRuntimeModule, path: string, inputs: readonly string[], outputs: readonly string[]): Promise<OrtSession> {
-  let session: OrtSession;
+export async function createOrtSession(
+  graph: string | Uint8Array,
+  where: string,
+  problem: (reason: string) => string,
+  options: { spinning?: boolean } = {},
+): Promise<{ session: OrtSession; ort: OnnxRuntimeModule }> {
+  const loaded = loadOnnxRuntimeModule();
+  if ('reason' in loaded) throw new InputError(where, loaded.reason);
+  const { ort } = loaded;
+  const sessionOptions = onnxRuntimeSessionOptions({ spinning: options.spinning ?? inferenceSpinning() });
   try {
-    session = await ort.InferenceSession.create(path, onnxRuntimeSessionOptions({ spinning: inferenceSpinning() }));
+    const session = await (typeof graph === 'string' ? ort.InferenceSession.create(graph, sessionOptions) : ort.InferenceSession.create(graph, sessionOptions));
+    return { session, ort };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new InputError(path, `not an ONNX graph onnxruntime can load (${message.split('\n')[0]})`);
+    throw new InputError(where, problem(message.split('\n')[0] ?? message));
   }
+}
+
+/**
+ * A session for the graph in the file `path`, checked to have the input and
+ * output names the caller will feed and read.
+ */
+export async function openRuntimeSession(ort: OnnxRuntimeModule, path: string, inputs: readonly string[], outputs: readonly string[]): Promise<OrtSession> {
+  void ort; // the module is loaded once, by createOrtSession
+  const { session } = await createOrtSession(path, path, (reason) => `not an ONNX graph onnxruntime can load (${reason})`);
   const missing = [...inputs.filter((n) => !session.inputNames.includes(n)), ...outputs.filter((n) => !session.outputNames.includes(n))];
   if (missing.length > 0) {
     await session.release();

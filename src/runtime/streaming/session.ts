@@ -8,26 +8,12 @@
  * Sessions use the project's onnxruntime options (src/engine/ort/runtime.ts):
  * intra-op threads from `onnxRuntimeThreads()`, spinning as `inferenceSpinning()` says.
  */
-import { createRequire } from 'node:module';
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
-import { inferenceSpinning, onnxRuntimeSessionOptions } from '../../engine/ort/runtime.js';
 import { InputError } from '../../errors.js';
 import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
-
-interface OnnxRuntimeNode {
-  InferenceSession: {
-    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
-    create(path: string, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
-  };
-  Tensor: {
-    new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor;
-    new (type: 'int64', data: BigInt64Array, dims: readonly number[]): OrtTensor;
-  };
-}
-
-const require = createRequire(import.meta.url);
+import { createOrtSession, type OnnxRuntimeModule } from '../ort-session.js';
 
 /** The graph's carried states, as the current values to feed. */
 export type StepState = Record<string, OrtTensor>;
@@ -35,7 +21,7 @@ export type StepState = Record<string, OrtTensor>;
 export class StreamingSession {
   private constructor(
     private readonly session: InferenceSession,
-    private readonly ort: OnnxRuntimeNode,
+    private readonly ort: OnnxRuntimeModule,
     /** State input name → its static shape. */
     private readonly stateShapes: ReadonlyMap<string, readonly number[]>,
     readonly inputName: string,
@@ -48,15 +34,7 @@ export class StreamingSession {
    * names it in errors.
    */
   static async load(graph: Uint8Array | string, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
-    const ort = require('onnxruntime-node') as OnnxRuntimeNode;
-    let session: InferenceSession;
-    try {
-      const options = onnxRuntimeSessionOptions({ spinning: inferenceSpinning() });
-      session = await (typeof graph === 'string' ? ort.InferenceSession.create(graph, options) : ort.InferenceSession.create(graph, options));
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new InputError(what, `not an ONNX model onnxruntime can load (${message.split('\n')[0]})`);
-    }
+    const { session, ort } = await createOrtSession(graph, what, (reason) => `not an ONNX model onnxruntime can load (${reason})`);
     const stateShapes = new Map<string, readonly number[]>();
     for (const meta of session.inputMetadata) {
       if (meta.name === inputName) continue;
