@@ -13,6 +13,7 @@ import { InputError } from '../errors.js';
 import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { SimVQ, VectorQuantizer } from '../quantizers/index.js';
 import { ParameterStore } from '../nn/parameters.js';
+import { unitNorm } from '../nn/unit-norm.js';
 import type { StreamStates } from '../nn/streaming.js';
 import { hopLength, type CodecConfig, type QuantizerConfig, type SeanetEncoderConfig } from './config.js';
 import { SeanetDecoder, SeanetEncoder } from './seanet.js';
@@ -50,11 +51,6 @@ export function createQuantizer(config: QuantizerConfig, dim: number): Bottlenec
     case 'vq-ema':
       throw new InputError('quantizer.method', "'vq-ema' cannot train inside the codec yet: its EMA codebook is not checkpointed");
   }
-}
-
-/** Each frame of [B, d, F] divided by its l2 norm over d. */
-function unitFrames(latents: tf.Tensor3D): tf.Tensor3D {
-  return tf.div(latents, tf.sqrt(tf.add(tf.sum(tf.square(latents), 1, true), 1e-12))) as tf.Tensor3D;
 }
 
 export interface CodecForward {
@@ -119,7 +115,7 @@ export class CodecModel {
     const training = options.training ?? true;
     const latents = this.encoder.apply(audio, { training });
     const { quantized, indices, loss } = this.quantizer.forward(latents, { training });
-    const decoderInput = options.bypassQuantizer === true ? (this.config.quantizer.normalized ? unitFrames(latents) : latents) : (quantized as tf.Tensor3D);
+    const decoderInput = options.bypassQuantizer === true ? (this.config.quantizer.normalized ? unitNorm(latents, 1) : latents) : (quantized as tf.Tensor3D);
     return { reconstruction: this.decoder.apply(decoderInput), codes: indices as tf.Tensor2D, quantizerLoss: loss };
   }
 
@@ -149,7 +145,7 @@ export class CodecModel {
 
   /** Latents [B, d, F] → audio without quantizing them, as forward() decodes for an autoencoder. */
   decodeLatents(latents: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.decoder.apply(this.config.quantizer.normalized ? unitFrames(latents) : latents));
+    return tf.tidy(() => this.decoder.apply(this.config.quantizer.normalized ? unitNorm(latents, 1) : latents));
   }
 
   /** Audio [B, 1, T] → the encoder's latents [B, d, T/hop], before the quantizer. */

@@ -35,6 +35,7 @@
  * rows × K: at 150 frames and K = 262,144, 9.8 MB instead of 157 MB.
  */
 import type { OnnxGraphBuilder } from '../onnx/index.js';
+import { unitNormOnnx } from '../nn/unit-norm.js';
 import { addCodebookRows, type GraphCodebook } from './graph-codebook.js';
 
 export type SearchMethod = 'pruned' | 'exhaustive';
@@ -89,11 +90,8 @@ export function emitNearestCodeSearch(g: OnnxGraphBuilder, latents: string, opti
   const axis1 = () => g.addConstant('axis', 'int64', [1]);
   // [B, d, F] → rows [B·F, d].
   let rows = node('Reshape', [node('Transpose', [latents], { perm: [0, 2, 1] }), g.addConstant('rows', 'int64', [-1, d])]);
-  if (options.normalized) {
-    // z / sqrt(Σz² + 1e-12), as SimVQ's unitRows.
-    const squares = node('ReduceSum', [node('Mul', [rows, rows]), axis1()], { keepdims: 1 });
-    rows = node('Div', [rows, node('Sqrt', [node('Add', [squares, scalar(1e-12)])])]);
-  }
+  // On the unit sphere as SimVQ searches in training (the same ops, the same ε).
+  if (options.normalized) rows = unitNormOnnx(g, rows, 1);
   // ‖e_k‖² in float32, summed in order: reproducible. (tfjs's tf.sum on the wasm backend rounds
   // differently from call to call, by an ulp or two: its SIMD path depends on the heap alignment.)
   // These values break ties, and a frame whose latents are exactly zero (digital silence through

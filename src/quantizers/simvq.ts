@@ -46,6 +46,7 @@ import {
   type Quantizer,
   type QuantizerOutput,
 } from './common.js';
+import { unitNorm } from '../nn/unit-norm.js';
 import { buildCodeIndex, checkSearch, type CodeIndex, type SearchMethod } from './search.js';
 
 export type BasisInit = 'gaussian' | 'uniform';
@@ -110,11 +111,6 @@ export function simvqBasis(codebookSize: number, dim: number, seed: number, init
   throw new InputError('SimVQ', `init must be 'gaussian' or 'uniform', got ${String(init)}`);
 }
 
-/** Each row divided by its l2 norm (a tiny floor keeps an all-zero row finite). */
-function unitRows(rows: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(rows, tf.sqrt(tf.add(tf.sum(tf.square(rows), 1, true), 1e-12))) as tf.Tensor2D;
-}
-
 export class SimVQ implements Quantizer {
   readonly codebookSize: number;
   readonly dim: number;
@@ -166,12 +162,12 @@ export class SimVQ implements Quantizer {
   private project(basisRows: tf.Tensor2D): tf.Tensor2D {
     const projected: tf.Tensor2D = tf.matMul(basisRows, this.projection);
     const codes = this.projectionBias ? (tf.add(projected, this.projectionBias) as tf.Tensor2D) : projected;
-    return this.config.normalized ? unitRows(codes) : codes;
+    return this.config.normalized ? unitNorm(codes, 1) : codes;
   }
 
   /** Latent rows as the search sees them: l2-normalised when `normalized`. */
   private searchRows(rows: tf.Tensor2D): tf.Tensor2D {
-    return this.config.normalized ? unitRows(rows) : rows;
+    return this.config.normalized ? unitNorm(rows, 1) : rows;
   }
 
   codebook(): tf.Tensor2D {
