@@ -18,14 +18,14 @@ import cliProgress from 'cli-progress';
 import { writeWav } from '../audio/index.js';
 import { hopLength, type CodecConfig } from '../codec/config.js';
 import { CodecModel } from '../codec/model.js';
-import { BatchLoader, loadDataset } from '../datasets/index.js';
+import { BatchLoader, loadDataset, type Dataset } from '../datasets/index.js';
 import { InputError } from '../errors.js';
 import { multiScaleMelDistance, stoi } from '../eval/index.js';
 import { spectrogramChart } from '../plot/spectrogram.js';
 import { writeTrainingCurve } from './curve.js';
 import { writeChartPng } from '../plot/index.js';
 import { CodeUsageTracker } from '../quantizers/metrics.js';
-import { checkpointDirectoryName, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkpointDirectoryName, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointGroup } from './checkpoint.js';
 import { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
 
 export interface TrainOptions {
@@ -130,6 +130,97 @@ async function validate(model: CodecModel, clips: readonly Float32Array[], direc
   return { stoi: stoiSum / clips.length, melDistance: melSum / clips.length };
 }
 
+/** Step, training seconds and audio seen of the run's latest checkpoint (loaded into `groups`), or a fresh start. */
+async function resumeFrom(
+  out: string,
+  groups: Record<string, CheckpointGroup>,
+  log: (line: string) => void,
+): Promise<{ step: number; trainSeconds: number; audioSecondsSeen: number }> {
+  const checkpoint = await latestCheckpoint(out);
+  if (checkpoint === null) return { step: 0, trainSeconds: 0, audioSecondsSeen: 0 };
+  const state = await loadCheckpoint(checkpoint, groups);
+  // Carried across sessions in the checkpoint, so a budget and the curves' time axis span the whole run.
+  const trainSeconds = typeof state['trainSeconds'] === 'number' ? state['trainSeconds'] : 0;
+  const audioSecondsSeen = typeof state['audioSecondsSeen'] === 'number' ? state['audioSecondsSeen'] : 0;
+  log(`resumed ${out} at step ${state.step} (${(trainSeconds / 60).toFixed(1)} minutes trained)`);
+  return { step: state.step, trainSeconds, audioSecondsSeen };
+}
+
+/** SIGINT and SIGTERM ask the loop to checkpoint after the current step and stop. */
+function stopOnSignals(log: (line: string) => void): { requested: () => boolean; dispose: () => void } {
+  let requested = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (requested) return;
+    requested = true;
+    log(`${signal}: saving a checkpoint after this step`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: () => requested,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** One 'train' line of metrics.jsonl; resets nothing. */
+function trainRecord(
+  metrics: StepMetrics,
+  usage: CodeUsageTracker,
+  progress: { audioSecondsPerSecond: number; trainSeconds: number; audioSecondsSeen: number; badFiles: number },
+): Record<string, unknown> {
+  const codeUsage = usage.summary();
+  return {
+    type: 'train',
+    step: metrics.step,
+    time: new Date().toISOString(),
+    generator_loss: metrics.generatorLoss,
+    discriminator_loss: metrics.discriminatorLoss,
+    ...Object.fromEntries(Object.entries(metrics.terms).map(([k, v]) => [`loss_${k}`, v])),
+    grad_norm: metrics.generatorGradNorm,
+    discriminator_grad_norm: metrics.discriminatorGradNorm,
+    learning_rate: metrics.learningRate,
+    utilization: codeUsage.utilization,
+    perplexity: codeUsage.perplexity,
+    audio_s_per_s: progress.audioSecondsPerSecond,
+    train_seconds: progress.trainSeconds,
+    audio_seconds_seen: progress.audioSecondsSeen,
+    bad_files: progress.badFiles,
+  };
+}
+
+/** Endless shuffled batches of crops a whole number of hops long, resuming at `startStep`. */
+function batchesFor(
+  utterances: Dataset['utterances'],
+  config: CodecConfig,
+  options: { seed: number; startStep: number; workers: number | undefined; log: (line: string) => void },
+): BatchLoader {
+  const hop = hopLength(config);
+  const cropSamples = Math.max(hop, Math.round((config.training.cropSeconds * config.sampleRate) / hop) * hop);
+  return new BatchLoader(utterances, {
+    sampleRate: config.sampleRate,
+    cropSamples,
+    batchSize: config.training.batchSize,
+    seed: options.seed,
+    epochs: Infinity,
+    startStep: options.startStep,
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    log: options.log,
+  });
+}
+
+/** The terminal's bar: steps, ETA, speed and loss. */
+function stepsBar(totalSteps: number, step: number): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar(
+    { format: 'train {bar} {value}/{total} steps | ETA {eta_formatted} | {audio_s_per_s} audio-s/s | loss {loss}', stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(totalSteps, step, { audio_s_per_s: '-', loss: '-' });
+  return bar;
+}
+
 export async function train(options: TrainOptions): Promise<TrainSummary> {
   const { config } = options;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -150,51 +241,16 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     generator: { parameters: model.parameters, optimizer: gan.generatorOptimizer },
     discriminators: { parameters: discriminators.parameters, optimizer: gan.discriminatorOptimizer },
   };
-  let step = 0;
-  // Carried across sessions in the checkpoint, so a budget and the curves' time axis span the whole run.
-  let trainSeconds = 0;
-  let audioSecondsSeen = 0;
-  if (options.resume) {
-    const checkpoint = await latestCheckpoint(options.out);
-    if (checkpoint !== null) {
-      const state = await loadCheckpoint(checkpoint, groups);
-      step = state.step;
-      trainSeconds = typeof state['trainSeconds'] === 'number' ? state['trainSeconds'] : 0;
-      audioSecondsSeen = typeof state['audioSecondsSeen'] === 'number' ? state['audioSecondsSeen'] : 0;
-      log(`resumed ${options.out} at step ${step} (${(trainSeconds / 60).toFixed(1)} minutes trained)`);
-    }
-  }
+  let { step, trainSeconds, audioSecondsSeen } = options.resume ? await resumeFrom(options.out, groups, log) : { step: 0, trainSeconds: 0, audioSecondsSeen: 0 };
   const budgetSeconds = options.budgetMinutes === undefined ? Infinity : options.budgetMinutes * 60;
   const validateEverySeconds = options.validateEveryMinutes === undefined ? Infinity : options.validateEveryMinutes * 60;
   let nextTimedValidation = (Math.floor(trainSeconds / validateEverySeconds) + 1) * validateEverySeconds;
 
-  const hop = hopLength(config);
-  const cropSamples = Math.max(hop, Math.round((config.training.cropSeconds * config.sampleRate) / hop) * hop);
-  const loader = new BatchLoader(dataset.utterances, {
-    sampleRate: config.sampleRate,
-    cropSamples,
-    batchSize: config.training.batchSize,
-    seed,
-    epochs: Infinity,
-    startStep: step,
-    ...(options.workers === undefined ? {} : { workers: options.workers }),
-    log,
-  });
-  let stopRequested = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) return;
-    stopRequested = true;
-    log(`${signal}: saving a checkpoint after this step`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const loader = batchesFor(dataset.utterances, config, { seed, startStep: step, workers: options.workers, log });
+  const stop = stopOnSignals(log);
 
   const usage = new CodeUsageTracker(config.quantizer.codebookSize);
-  const showProgress = options.progress ?? process.stderr.isTTY === true;
-  const bar = showProgress
-    ? new cliProgress.SingleBar({ format: 'train {bar} {value}/{total} steps | ETA {eta_formatted} | {audio_s_per_s} audio-s/s | loss {loss}', stream: process.stderr }, cliProgress.Presets.shades_classic)
-    : null;
-  bar?.start(totalSteps, step, { audio_s_per_s: '-', loss: '-' });
+  const bar = (options.progress ?? process.stderr.isTTY === true) ? stepsBar(totalSteps, step) : null;
   const save = async () => {
     await saveCheckpoint(options.out, groups, { step, seed, dataPosition: step, config: config.name, trainSeconds, audioSecondsSeen });
   };
@@ -228,24 +284,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       if (!metrics.applied) log(`step ${step}: gradients were not finite; the step was skipped`);
       if (step % logEvery === 0 || step === totalSteps) {
         const elapsed = (Date.now() - windowStart) / 1000;
-        const codeUsage = usage.summary();
-        const record = {
-          type: 'train',
-          step,
-          time: new Date().toISOString(),
-          generator_loss: metrics.generatorLoss,
-          discriminator_loss: metrics.discriminatorLoss,
-          ...Object.fromEntries(Object.entries(metrics.terms).map(([k, v]) => [`loss_${k}`, v])),
-          grad_norm: metrics.generatorGradNorm,
-          discriminator_grad_norm: metrics.discriminatorGradNorm,
-          learning_rate: metrics.learningRate,
-          utilization: codeUsage.utilization,
-          perplexity: codeUsage.perplexity,
-          audio_s_per_s: windowAudio / elapsed,
-          train_seconds: trainSeconds,
-          audio_seconds_seen: audioSecondsSeen,
-          bad_files: loader.stats.badFiles,
-        };
+        const record = trainRecord(metrics, usage, { audioSecondsPerSecond: windowAudio / elapsed, trainSeconds, audioSecondsSeen, badFiles: loader.stats.badFiles });
         await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify(record) + '\n');
         bar?.update(step, { audio_s_per_s: (windowAudio / elapsed).toFixed(2), loss: metrics.generatorLoss.toFixed(3) });
         usage.reset();
@@ -263,8 +302,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify(record) + '\n');
         await writeTrainingCurve(options.out, `${config.name}: ${options.out}`);
       }
-      if (stopRequested || budgetSpent) {
-        stoppedBy = stopRequested ? 'signal' : 'budget';
+      if (stop.requested() || budgetSpent) {
+        stoppedBy = stop.requested() ? 'signal' : 'budget';
         await save();
         break;
       }
@@ -274,8 +313,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     }
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
     await loader.close();
   }
   const summary: TrainSummary = {
