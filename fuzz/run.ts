@@ -2,8 +2,8 @@
  * npm run fuzz -- [--iterations N] [--seed S] [--cli-every K] [--keep DIR]
  *
  * Mutated WAV files, .svq files, JSON token files, token shards and model
- * manifests (./targets.ts) through the library readers, and every K-th case
- * also through the CLI (`simvq-audio encode` / `decode`). A case passes when
+ * manifests (./targets.ts) through the library readers, and every K-th of
+ * the WAV and token cases also through the CLI (`simvq-audio encode` / `decode`). A case passes when
  * the input is accepted (the CLI exits 0 and writes its output) or refused
  * (an InputError of one line; the CLI exits 2, prints one line on stderr and
  * leaves no output file). A failure is anything else: another error or exit
@@ -30,7 +30,7 @@ import { buildTargets, type Target } from './targets.js';
 export interface FuzzOptions {
   iterations: number;
   seed: number;
-  /** Every K-th case also runs through the CLI; 0: never. */
+  /** Every K-th case of a target with a command also runs through the CLI; 0: never. */
   cliEvery: number;
   keep: string;
   /** A line of progress now and then (the CLI entry prints them). */
@@ -260,11 +260,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
       });
       await Promise.all(pending);
     }
-    // The CLI: every K-th case whose target has a command.
+    // The CLI: every K-th of the cases whose target has a command.
     if (options.cliEvery > 0) {
-      for (let iteration = 0; iteration < options.iterations; iteration += options.cliEvery) {
+      let commandCases = 0;
+      for (let iteration = 0; iteration < options.iterations; iteration++) {
         const { target, bytes } = caseInput(targets, options.seed, iteration);
-        if (target.cli === undefined) continue;
+        if (target.cli === undefined || commandCases++ % options.cliEvery !== 0) continue;
         const dir = await mkdtemp(join(scratch, 'cli-'));
         const problem = await cliCase(target, bytes, dir);
         summary.cliCases++;

@@ -2,7 +2,7 @@
  * The TypeScript examples in README.md and docs/ are real: each ```ts block is
  * type-checked against the package's own declarations (imported by its name,
  * 'simvq-audio', as a user's code imports it) and run, in a folder holding the
- * repository's sample as speech.wav.
+ * repository's sample as speech.wav (a fresh folder for each).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,6 @@ describe('docs: TypeScript examples', function () {
     rmSync(folder, { recursive: true, force: true });
     mkdirSync(folder, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'simvq-doc-examples-'));
-    copyFileSync('samples/speech-16k.wav', join(work, 'speech.wav'));
   });
   after(() => {
     rmSync(folder, { recursive: true, force: true });
@@ -51,7 +50,10 @@ describe('docs: TypeScript examples', function () {
         if (NOT_RUNNABLE.test(code)) return;
         const runnable = join(folder, `${name}.mjs`);
         writeFileSync(runnable, ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
-        execFileSync(process.execPath, [runnable], { cwd: work, encoding: 'utf8', env: { ...process.env, SIMVQ_RELAUNCH: '0' } });
+        // Each example in a folder of its own, holding only the sample.
+        const cwd = mkdtempSync(join(work, `${name}-`));
+        copyFileSync('samples/speech-16k.wav', join(cwd, 'speech.wav'));
+        execFileSync(process.execPath, [runnable], { cwd, encoding: 'utf8', env: { ...process.env, SIMVQ_RELAUNCH: '0' } });
       });
     });
   }
