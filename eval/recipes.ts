@@ -70,7 +70,9 @@ function parseArgs(argv: string[]) {
 function commit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    // The driver's own results do not make the code dirty.
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)eval/results/recipes.*'], { cwd: root, encoding: 'utf8' });
+    const dirty = changed.trim() !== '';
     return dirty ? `${head}+uncommitted` : head;
   } catch {
     return 'unknown';
