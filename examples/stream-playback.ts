@@ -3,8 +3,10 @@
  *
  *   npm run build && node dist/examples/stream-playback.js samples/speech-16k.wav
  *
- * The file is fed in chunks (--chunk samples, default one frame: 320 = 20 ms
- * at 16 kHz; paced in real time with --realtime) through an EncodeStream and a
+ * The file is fed in chunks (--chunk samples, default five frames: 1,600 =
+ * 100 ms at 16 kHz, which keeps the loop several times ahead of real time
+ * where one-frame chunks pay a graph run's overhead each; paced in real time
+ * with --realtime) through an EncodeStream and a
  * DecodeStream, and each decoded chunk is scheduled on a Web Audio context
  * (node-web-audio-api) as soon as it arrives. Without an audio device (a
  * server, CI) it writes the decoded audio to a 16-bit WAV file instead (--out,
@@ -36,7 +38,7 @@ export interface PlaybackOptions {
   model: string | null;
   /** Export this preset with random weights instead of loading a model. */
   preset: string | null;
-  /** Samples per chunk written to the encoder; null: one frame (the model's hop). */
+  /** Samples per chunk written to the encoder; null: five frames (five hops). */
   chunk: number | null;
   /** Feed chunks at the speed of the audio (as a microphone would), not as fast as possible. */
   realtime: boolean;
@@ -144,7 +146,7 @@ export async function streamPlayback(options: PlaybackOptions): Promise<Playback
   // Before any work: an existing output is not overwritten without --force.
   if (player === null && !options.force && (await pathExists(options.out))) throw new InputError(options.out, 'exists; pass --force to overwrite');
   try {
-    const chunk = options.chunk ?? hop;
+    const chunk = options.chunk ?? 5 * hop;
     const chunkSeconds = chunk / config.sampleRate;
     const start = performance.now();
     async function* microphone(): AsyncGenerator<Float32Array> {
