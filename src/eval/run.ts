@@ -79,7 +79,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   // A result depends on the MOS model files too: a different model means a recomputation.
   const models = { utmos: await modelFingerprint(options.utmos), dnsmos: await modelFingerprint(options.dnsmos) };
   const recognizer = options.recognizer !== undefined && 'transcribe' in options.recognizer ? options.recognizer : null;
-  const transcribed = utterances.filter((u) => typeof u.text === 'string' && u.text.trim() !== '').length;
+  const transcribed = utterances.filter(hasTranscript).length;
   const asr = recognizer !== null && transcribed > 0 ? recognizer : null;
   // The original audio is a row of its own when there is a ceiling to read: MOS, or the recogniser's own WER.
   const rows = [...(utmos !== null || dnsmos !== null || asr !== null ? [ORIGINAL] : []), ...systems.map((s) => s.id)];
@@ -193,6 +193,11 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   return report;
 }
 
+/** Whether WER can be scored against the utterance's transcript. */
+function hasTranscript(utterance: EvalUtterance): boolean {
+  return typeof utterance.text === 'string' && utterance.text.trim() !== '';
+}
+
 /** The file's audio, or why it cannot be scored (checked here so the line names the file; the metrics only know signals). */
 async function readScorable(utterance: EvalUtterance): Promise<AudioClip | SkippedUtterance> {
   let source: AudioClip;
@@ -225,9 +230,8 @@ async function scoreOne(
     };
   };
   const words = async (audio: Float32Array): Promise<Pick<UtteranceScores, 'word_errors' | 'words'>> => {
-    const text = utterance.text;
-    if (models.asr === null || typeof text !== 'string' || text.trim() === '') return { word_errors: null, words: null };
-    const { errors, words: count } = wordErrors(text, await models.asr.transcribe(audio, source.sampleRate, work));
+    if (models.asr === null || !hasTranscript(utterance)) return { word_errors: null, words: null };
+    const { errors, words: count } = wordErrors(utterance.text!, await models.asr.transcribe(audio, source.sampleRate, work));
     return { word_errors: errors, words: count };
   };
   if (system === null) {

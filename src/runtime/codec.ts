@@ -89,7 +89,7 @@ class OnnxWindowModel implements WindowModel {
   private async open(role: 'encoder' | 'decoder', input: string, output: string): Promise<OrtSession> {
     const path = this.model.graphPath(role)!;
     if (!(await pathExists(path))) throw new InputError(path, `the model's ${role} graph is missing`);
-    return openRuntimeSession(this.ort, path, [input], [output]);
+    return openRuntimeSession(path, [input], [output]);
   }
 
   private encoderSession(): Promise<OrtSession> {
@@ -309,7 +309,7 @@ export class Codec {
     this.checkTokens(tokens, options.source ?? 'tokens');
     const audio = new Float32Array(tokens.header.originalLength);
     let at = 0;
-    for await (const piece of this.decodeChunks(tokens, options)) {
+    for await (const piece of this.decodedPieces(tokens)) {
       audio.set(piece, at);
       at += piece.length;
     }
@@ -323,6 +323,18 @@ export class Codec {
    */
   async *decodeChunks(tokens: CodecTokens, options: { source?: string; onProgress?: ProgressCallback } = {}): AsyncGenerator<Float32Array> {
     this.checkTokens(tokens, options.source ?? 'tokens');
+    yield* this.decodedPieces(tokens, options.onProgress);
+  }
+
+  /** Tokens → a 16-bit WAV file at the model's rate, written window by window (RF64 past 4 GiB) and atomically. */
+  async decodeToWavFile(tokens: CodecTokens, path: string, options: { source?: string; force?: boolean; onProgress?: ProgressCallback } = {}): Promise<{ samples: number }> {
+    this.checkTokens(tokens, options.source ?? 'tokens');
+    await writeWavStream(path, this.sampleRate, tokens.header.originalLength, this.decodedPieces(tokens, options.onProgress), { force: options.force === true });
+    return { samples: tokens.header.originalLength };
+  }
+
+  /** The windows of tokens already checked by the caller, decoded in order. */
+  private async *decodedPieces(tokens: CodecTokens, onProgress?: ProgressCallback): AsyncGenerator<Float32Array> {
     const { codes } = tokens;
     const total = tokens.header.originalLength;
     let emitted = 0;
@@ -332,17 +344,10 @@ export class Codec {
       const piece = kept.subarray(0, Math.max(0, Math.min(kept.length, total - emitted)));
       emitted += kept.length;
       if (piece.length > 0) {
-        options.onProgress?.(piece.length / this.sampleRate);
+        onProgress?.(piece.length / this.sampleRate);
         yield piece;
       }
     }
-  }
-
-  /** Tokens → a 16-bit WAV file at the model's rate, written window by window (RF64 past 4 GiB) and atomically. */
-  async decodeToWavFile(tokens: CodecTokens, path: string, options: { source?: string; force?: boolean; onProgress?: ProgressCallback } = {}): Promise<{ samples: number }> {
-    this.checkTokens(tokens, options.source ?? 'tokens');
-    await writeWavStream(path, this.sampleRate, tokens.header.originalLength, this.decodeChunks(tokens, options), { force: options.force === true });
-    return { samples: tokens.header.originalLength };
   }
 
   async decodeBatch(tokens: readonly CodecTokens[]): Promise<Float32Array[]> {

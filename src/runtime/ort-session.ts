@@ -75,8 +75,7 @@ export async function createOrtSession(
  * A session for the graph in the file `path`, checked to have the input and
  * output names the caller will feed and read.
  */
-export async function openRuntimeSession(ort: OnnxRuntimeModule, path: string, inputs: readonly string[], outputs: readonly string[]): Promise<OrtSession> {
-  void ort; // the module is loaded once, by createOrtSession
+export async function openRuntimeSession(path: string, inputs: readonly string[], outputs: readonly string[]): Promise<OrtSession> {
   const { session } = await createOrtSession(path, path, (reason) => `not an ONNX graph onnxruntime can load (${reason})`);
   const missing = [...inputs.filter((n) => !session.inputNames.includes(n)), ...outputs.filter((n) => !session.outputNames.includes(n))];
   if (missing.length > 0) {
