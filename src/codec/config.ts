@@ -152,6 +152,8 @@ export interface TrainingConfig {
    * about 46 ms (src/codec/losses.ts defaultMelScales).
    */
   melWindows?: number[];
+  /** Share of training crops band-limited to 4 kHz, as speech sampled at 8 kHz is; default 0. */
+  narrowbandProbability?: number;
 }
 
 export interface CodecConfig {
@@ -311,6 +313,7 @@ export const codecConfigSchema: JSONSchemaType<CodecConfig> = {
         quantizerStartStep: { type: 'integer', minimum: 0 },
         discriminators: { type: 'array', items: { type: 'string', enum: ['mpd', 'msstftd'] }, uniqueItems: true },
         melWindows: { type: 'array', nullable: true, minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 32, multipleOf: 4 } },
+        narrowbandProbability: { type: 'number', nullable: true, minimum: 0, maximum: 1 },
         melBandEmphasis: {
           type: 'object',
           nullable: true,

@@ -16,6 +16,8 @@ export interface CropRequest {
   cropSamples: number;
   /** Gated RMS level to bring the crop to, in dBFS; null leaves the level alone. */
   loudnessDb: number | null;
+  /** Band-limit the crop to 4 kHz, as a recording sampled at 8 kHz is (a training augmentation). */
+  narrowband: boolean;
   quality: ResampleQuality;
 }
 
@@ -64,7 +66,22 @@ export async function readCrop(request: CropRequest): Promise<Crop> {
   const out = new Float32Array(cropSamples);
   const length = Math.min(cropSamples, valid.length);
   for (let i = 0; i < length; i++) out[i] = valid[i] * gain;
+  if (request.narrowband && to > NARROWBAND_RATE) await bandLimit(out, length, to, request.quality);
   return { samples: out, length, offset, sourceSeconds: header.durationSeconds };
+}
+
+/** Telephone and much archived speech is sampled at 8 kHz: nothing above 4 kHz survives. */
+const NARROWBAND_RATE = 8000;
+
+/**
+ * Band-limits `samples[0, length)` in place by a round trip through 8 kHz,
+ * the same converter a real 8 kHz source takes on its way to the model's rate.
+ */
+async function bandLimit(samples: Float32Array, length: number, rate: number, quality: ResampleQuality): Promise<void> {
+  const narrow = await resample(samples.subarray(0, length), rate, NARROWBAND_RATE, quality);
+  const back = await resample(narrow, NARROWBAND_RATE, rate, quality);
+  samples.set(back.subarray(0, Math.min(length, back.length)));
+  samples.fill(0, Math.min(length, back.length), length);
 }
 
 /**

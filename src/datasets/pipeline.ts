@@ -26,6 +26,9 @@ import { readCrop, type Crop, type CropRequest } from './crop-reader.js';
 import type { WorkerReply, WorkerRequest } from './crop-worker.js';
 import type { Utterance } from './utterance.js';
 
+/** Mixed into the seed of the augmentation draws, so they are independent of the crop positions. */
+const AUGMENT_SEED = 0x5eed_a06d;
+
 export interface BatchLoaderOptions {
   /** The model's sample rate; every crop is resampled to it. */
   sampleRate: number;
@@ -45,6 +48,12 @@ export interface BatchLoaderOptions {
   shuffle?: boolean;
   /** Bring each crop to this gated RMS level in dBFS (e.g. -23); default null: leave levels alone. */
   loudnessDb?: number | null;
+  /**
+   * Share of crops band-limited to 4 kHz (default 0), so that a model trained on
+   * wideband speech also meets speech recorded at 8 kHz. Drawn from a generator of its
+   * own, so the crop positions of a seed are the same whatever the share.
+   */
+  narrowbandProbability?: number;
   /** libsamplerate converter (default 'medium': flat to 6 kHz at 16 kHz output, ~5× faster than 'best'). */
   resampleQuality?: ResampleQuality;
   /** Worker threads (default: cores - 1, at least 1); 0 reads on the calling thread. */
@@ -114,6 +123,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
       startStep: 0,
       shuffle: true,
       loudnessDb: null,
+      narrowbandProbability: 0,
       resampleQuality: 'medium' as ResampleQuality,
       workers: Math.max(1, cpus().length - 1),
       prefetch: 4,
@@ -133,6 +143,9 @@ export class BatchLoader implements AsyncIterable<Batch> {
     if (!(Number.isInteger(o.workers) && o.workers >= 0)) throw new InputError('workers', `must be a whole number >= 0, got ${o.workers}`);
     if (!(Number.isInteger(o.startStep) && o.startStep >= 0)) throw new InputError('startStep', `must be a whole number >= 0, got ${o.startStep}`);
     if (!Number.isInteger(o.seed)) throw new InputError('seed', `must be a whole number, got ${o.seed}`);
+    if (!(o.narrowbandProbability >= 0 && o.narrowbandProbability <= 1)) {
+      throw new InputError('narrowbandProbability', `must be a share in [0, 1], got ${o.narrowbandProbability}`);
+    }
     if (o.loudnessDb !== null && !(Number.isFinite(o.loudnessDb) && o.loudnessDb < 0)) throw new InputError('loudnessDb', `must be a level below 0 dBFS, got ${o.loudnessDb}`);
     if (utterances.length === 0) throw new InputError('dataset', 'holds no utterances to batch');
     if (o.dropLast && utterances.length < o.batchSize) {
@@ -160,6 +173,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     const o = this.options;
     this.startWorkers();
     const random = mulberry32(o.seed);
+    const augmentRandom = mulberry32((o.seed ^ AUGMENT_SEED) >>> 0);
     const window = o.prefetch * o.batchSize;
     const batchesIn = (utterances: number) => (o.dropLast ? Math.floor(utterances / o.batchSize) : Math.ceil(utterances / o.batchSize));
     let step = 0;
@@ -177,7 +191,10 @@ export class BatchLoader implements AsyncIterable<Batch> {
           const skipped = Math.min(batchesIn(order.length), o.startStep - step);
           const whole = skipped === batchesIn(order.length);
           const rows = whole ? order.length : skipped * o.batchSize;
-          for (let i = 0; i < rows; i++) random();
+          for (let i = 0; i < rows; i++) {
+            random();
+            augmentRandom();
+          }
           step += skipped;
           if (whole) continue;
           cursor = rows;
@@ -188,7 +205,9 @@ export class BatchLoader implements AsyncIterable<Batch> {
         const refill = (): void => {
           while (queue.length < window && cursor < order.length) {
             const utterance = this.utterances[order[cursor++]];
-            queue.push({ utterance, result: this.request(utterance, random()) });
+            const position = random();
+            const narrowband = augmentRandom() < o.narrowbandProbability;
+            queue.push({ utterance, result: this.request(utterance, position, narrowband) });
           }
         };
         let rows: { utterance: Utterance; crop: Crop }[] = [];
@@ -243,7 +262,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     return { audio, batchSize: rows.length, cropSamples, sampleRate, items, epoch, index, step };
   }
 
-  private request(utterance: Utterance, position: number): Promise<Crop | { problem: string }> {
+  private request(utterance: Utterance, position: number, narrowband: boolean): Promise<Crop | { problem: string }> {
     const o = this.options;
     const request: CropRequest = {
       path: utterance.path,
@@ -251,6 +270,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
       sampleRate: o.sampleRate,
       cropSamples: o.cropSamples,
       loudnessDb: o.loudnessDb,
+      narrowband,
       quality: o.resampleQuality,
     };
     if (this.workers.length === 0) {

@@ -206,6 +206,7 @@ function batchesFor(
     seed: options.seed,
     epochs: Infinity,
     startStep: options.startStep,
+    narrowbandProbability: config.training.narrowbandProbability ?? 0,
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     log: options.log,
   });

@@ -98,6 +98,39 @@ describe('BatchLoader', function () {
     expect(Math.abs(crop[0]) + Math.abs(crop[1])).to.be.greaterThan(0);
   });
 
+  it('band-limits the asked share of crops to 4 kHz, at the crop positions the seed gives without it', async () => {
+    const path = join(scratch, 'two-tones.wav');
+    const tones = new Float32Array(32000);
+    for (let i = 0; i < tones.length; i++) tones[i] = 0.3 * Math.sin((2 * Math.PI * 1000 * i) / 16000) + 0.3 * Math.sin((2 * Math.PI * 6000 * i) / 16000);
+    writeFileSync(path, encodeWav(tones, 16000, 'float32'));
+    const utterance: Utterance = { id: 'tones', path, speaker: null, text: null, originalText: null, durationSeconds: 2, sampleRate: 16000, subset: null, chapter: null };
+    const options = { sampleRate: 16000, cropSamples: 4000, batchSize: 1, seed: 3, epochs: 40, workers: 0, log: quiet };
+    const plain = (await collect([utterance], options)).batches;
+    const mixed = (await collect([utterance], { ...options, narrowbandProbability: 0.5 })).batches;
+    expect(mixed.map((b) => b.items[0].offset)).to.deep.equal(plain.map((b) => b.items[0].offset));
+    /** Power of one frequency over the crop's middle (the resampler's edges left out). */
+    const power = (x: Float32Array, frequency: number): number => {
+      let re = 0;
+      let im = 0;
+      for (let i = 500; i < 3500; i++) {
+        re += x[i] * Math.cos((2 * Math.PI * frequency * i) / 16000);
+        im -= x[i] * Math.sin((2 * Math.PI * frequency * i) / 16000);
+      }
+      return (re * re + im * im) / 3000 ** 2;
+    };
+    let narrowed = 0;
+    for (const [i, batch] of mixed.entries()) {
+      // Each tone of amplitude 0.3 has power 0.0225 here; the 1 kHz one always survives.
+      expect(power(batch.audio, 1000)).to.be.closeTo(0.0225, 0.002);
+      if (power(batch.audio, 6000) < 1e-6) {
+        narrowed++;
+      } else {
+        expect(Array.from(batch.audio)).to.deep.equal(Array.from(plain[i].audio));
+      }
+    }
+    expect(narrowed).to.be.within(10, 30);
+  });
+
   it('is deterministic for a seed, whatever the number of workers, and differs across seeds and epochs', async () => {
     const options = { sampleRate: 16000, cropSamples: 4000, batchSize: 3, seed: 11, epochs: 2, log: quiet };
     const inline = (await collect(utterances, { ...options, workers: 0 })).batches;
@@ -201,6 +234,7 @@ describe('BatchLoader', function () {
       [{ epochs: 0 }, /epochs/],
       [{ workers: -1 }, /workers/],
       [{ loudnessDb: 3 }, /loudnessDb/],
+      [{ narrowbandProbability: 1.5 }, /narrowbandProbability/],
       [{ batchSize: 1000 }, /more than the .* utterances/],
     ];
     for (const [change, message] of cases) {
