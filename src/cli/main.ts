@@ -213,6 +213,7 @@ function buildProgram(version: string): Command {
     .requiredOption('--data <spec>', 'training data: libritts:PATH[?subset=A,B] | dir:PATH | manifest:PATH')
     .requiredOption('--out <dir>', 'run directory: config, metrics.jsonl, checkpoints/, validation/')
     .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .option('--init-from <model>', "start from an exported model's weights (a directory or a pretrained name) instead of random ones")
     .option('--steps <n>', "stop after this many steps in all (default: the preset's totalSteps)")
     .option('--budget-minutes <m>', 'stop after this many minutes of training steps in all, over every resumed session (validation and checkpoints not counted)')
     .option('--validate-every-minutes <m>', 'also validate every this many minutes of training')

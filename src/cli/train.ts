@@ -11,6 +11,7 @@ export interface TrainCommandOptions {
   data: string;
   out: string;
   resume?: boolean;
+  initFrom?: string;
   steps?: string;
   budgetMinutes?: string;
   validateEveryMinutes?: string;
@@ -70,6 +71,7 @@ function trainWith(config: CodecConfig, options: TrainCommandOptions): Promise<T
     data: options.data,
     out: options.out,
     resume: options.resume === true,
+    ...(options.initFrom === undefined ? {} : { initFrom: options.initFrom }),
     ...(options.steps === undefined ? {} : { steps: positiveInteger(options.steps, '--steps') }),
     ...(options.budgetMinutes === undefined ? {} : { budgetMinutes: positiveMinutes(options.budgetMinutes, '--budget-minutes') }),
     ...(options.validateEveryMinutes === undefined ? {} : { validateEveryMinutes: positiveMinutes(options.validateEveryMinutes, '--validate-every-minutes') }),

@@ -20,8 +20,7 @@ import { resample, writeWavStream } from '../audio/index.js';
 import { InputError } from '../errors.js';
 import { pathExists } from '../files.js';
 import { probeWav, readWavFrames } from '../datasets/probe.js';
-import { checkSvqHeader, type SvqFile, type SvqHeader } from '../tokens/svq.js';
-import { decoderContextFrames, encoderContextFrames, planWindows, type Window } from './chunking.js';
+import { decoderContextFrames, encoderContextFrames } from './chunking.js';
 import {
   DECODER_INPUT,
   DECODER_OUTPUT,
@@ -29,16 +28,15 @@ import {
   ENCODER_OUTPUT,
   STREAM_DECODER_ROLE,
   STREAM_ENCODER_ROLE,
-  describeModel,
   readModelDirectory,
   type ModelDirectory,
 } from './model-dir.js';
 import { loadOnnxRuntimeModule, openRuntimeSession, type OnnxRuntimeModule, type OrtSession } from './ort-session.js';
 // The stream classes only: ./streaming/index.ts also exports the graph builders, which need tfjs.
 import { StreamingDecoder, StreamingEncoder, type DecodeStream, type EncodeStream, type StreamOptions } from './streaming/streams.js';
+import { WindowedCodec, checkSamples, memoryReader, type CodecTokens, type ProgressCallback, type SampleReader, type WindowModel } from './windowed-codec.js';
 
-/** Tokens with their metadata: exactly what a .svq file holds. */
-export type CodecTokens = SvqFile;
+export { MAX_SAMPLE_MAGNITUDE, type CodecTokens, type ProgressCallback, type WindowModel } from './windowed-codec.js';
 
 export type RuntimeEngine = 'onnxruntime' | 'tfjs';
 
@@ -53,15 +51,6 @@ export interface CodecLoadOptions {
   encodeWindowFrames?: number;
   /** New frames per decoder run (default 1000, 20 s at 50 tokens/s). */
   decodeWindowFrames?: number;
-}
-
-/** One engine's encoder and decoder over a single window (batch 1). */
-export interface WindowModel {
-  /** Audio of a whole number of hops → one code per hop. */
-  encodeWindow(audio: Float32Array): Promise<Uint32Array>;
-  /** Codes → codes.length · hop samples. */
-  decodeWindow(codes: Uint32Array): Promise<Float32Array>;
-  dispose(): Promise<void>;
 }
 
 /** The engine `auto` picks, and why; exported so the choice itself is testable. */
@@ -139,31 +128,6 @@ async function openTfjsWindowModel(model: ModelDirectory): Promise<WindowModel> 
   };
 }
 
-/** Reads samples [start, end) of an input; the end may run past the audio (zeros are padded). */
-type SampleReader = (start: number, end: number) => Promise<Float32Array>;
-
-/**
- * Largest sample magnitude taken as audio. Float WAV files may go a little past
- * full scale (±1); a value 64 times past it (+36 dB) is a broken file or wrong
- * units, not speech, and is refused rather than silently clipped.
- */
-export const MAX_SAMPLE_MAGNITUDE = 64;
-
-/** Told, as a long job goes, how many more seconds of audio are done. */
-export type ProgressCallback = (seconds: number) => void;
-
-function checkSamples(samples: Float32Array, source: string): void {
-  if (!(samples instanceof Float32Array)) throw new InputError(source, 'samples must be a Float32Array');
-  if (samples.length === 0) throw new InputError(source, 'no audio: 0 samples');
-  for (let i = 0; i < samples.length; i++) {
-    const value = samples[i]!;
-    if (!Number.isFinite(value)) throw new InputError(source, `sample ${i} is ${value} (NaN and infinities cannot be encoded)`);
-    if (Math.abs(value) > MAX_SAMPLE_MAGNITUDE) {
-      throw new InputError(source, `sample ${i} is ${value}: audio is expected within ±1 (full scale), and values past ±${MAX_SAMPLE_MAGNITUDE} are refused`);
-    }
-  }
-}
-
 /** A sample-rate conversion whose errors name the audio's source, not the resampler. */
 async function resampleFor(source: string, samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array> {
   try {
@@ -179,11 +143,7 @@ export class Codec {
   readonly engine: RuntimeEngine;
   /** Why this engine runs the model (e.g. why onnxruntime was passed over). */
   readonly engineReason: string;
-  private readonly windows: WindowModel;
-  private readonly encodeWindowFrames: number;
-  private readonly decodeWindowFrames: number;
-  private readonly encoderContext: number | null;
-  private readonly decoderContext: number | null;
+  private readonly core: WindowedCodec;
   private streamingEncoder: Promise<StreamingEncoder> | undefined;
   private streamingDecoder: Promise<StreamingDecoder> | undefined;
 
@@ -191,14 +151,12 @@ export class Codec {
     this.model = model;
     this.engine = engine.engine;
     this.engineReason = engine.reason;
-    this.windows = windows;
-    this.encodeWindowFrames = options.encodeWindowFrames ?? 128;
-    this.decodeWindowFrames = options.decodeWindowFrames ?? 1000;
-    for (const [name, value] of [['encodeWindowFrames', this.encodeWindowFrames], ['decodeWindowFrames', this.decodeWindowFrames]] as const) {
-      if (!Number.isInteger(value) || value < 1) throw new InputError(name, `must be a positive integer, got ${value}`);
-    }
-    this.encoderContext = encoderContextFrames(model.config);
-    this.decoderContext = decoderContextFrames(model.config);
+    this.core = new WindowedCodec(model.manifest, windows, {
+      encodeWindowFrames: options.encodeWindowFrames ?? 128,
+      decodeWindowFrames: options.decodeWindowFrames ?? 1000,
+      encoderContext: encoderContextFrames(model.config),
+      decoderContext: decoderContextFrames(model.config),
+    });
   }
 
   /**
@@ -243,12 +201,7 @@ export class Codec {
     checkSamples(samples, source);
     if (!Number.isFinite(sampleRate) || sampleRate <= 0) throw new InputError(source, `sample rate must be a positive number, got ${sampleRate}`);
     const audio = sampleRate === this.sampleRate ? samples : await resampleFor(source, samples, sampleRate, this.sampleRate);
-    const read: SampleReader = async (start, end) => {
-      const window = new Float32Array(end - start);
-      window.set(audio.subarray(start, Math.min(end, audio.length)));
-      return window;
-    };
-    return this.encodeFrom(read, audio.length, options.onProgress);
+    return this.core.encode(memoryReader(audio), audio.length, options.onProgress);
   }
 
   /**
@@ -268,7 +221,7 @@ export class Codec {
       window.set(clip.samples);
       return window;
     };
-    return this.encodeFrom(read, header.frames, options.onProgress);
+    return this.core.encode(read, header.frames, options.onProgress);
   }
 
   /** Several buffers; each as `encode` (the windows already fill the search, so they run one after another). */
@@ -278,42 +231,12 @@ export class Codec {
     return out;
   }
 
-  private async encodeFrom(read: SampleReader, length: number, onProgress?: ProgressCallback): Promise<CodecTokens> {
-    const frames = Math.ceil(length / this.hop);
-    const codes = new Uint32Array(frames);
-    let reported = 0;
-    for (const window of planWindows(frames, this.encodeWindowFrames, this.encoderContext)) {
-      const audio = await read(window.start * this.hop, window.end * this.hop);
-      codes.set(keptPart(await this.windows.encodeWindow(audio), window, 1), window.keepFrom);
-      const upTo = Math.min(window.end * this.hop, length);
-      onProgress?.((upTo - reported) / this.sampleRate);
-      reported = upTo;
-    }
-    const header: SvqHeader = {
-      modelId: this.modelId,
-      modelHash: this.modelHash,
-      sampleRate: this.sampleRate,
-      frameRate: this.frameRate,
-      codebookSize: this.codebookSize,
-      frameCount: frames,
-      originalLength: length,
-    };
-    return { header, codes };
-  }
-
   /**
    * Tokens → audio at the model's rate, trimmed to the original length. Tokens
    * made by another model are refused with a message naming both.
    */
   async decode(tokens: CodecTokens, options: { source?: string } = {}): Promise<Float32Array> {
-    this.checkTokens(tokens, options.source ?? 'tokens');
-    const audio = new Float32Array(tokens.header.originalLength);
-    let at = 0;
-    for await (const piece of this.decodedPieces(tokens)) {
-      audio.set(piece, at);
-      at += piece.length;
-    }
-    return audio;
+    return this.core.decodeAll(tokens, options.source ?? 'tokens');
   }
 
   /**
@@ -322,32 +245,14 @@ export class Codec {
    * bounded whatever the length (see decodeToWavFile).
    */
   async *decodeChunks(tokens: CodecTokens, options: { source?: string; onProgress?: ProgressCallback } = {}): AsyncGenerator<Float32Array> {
-    this.checkTokens(tokens, options.source ?? 'tokens');
-    yield* this.decodedPieces(tokens, options.onProgress);
+    yield* this.core.decode(tokens, options.source ?? 'tokens', options.onProgress);
   }
 
   /** Tokens → a 16-bit WAV file at the model's rate, written window by window (RF64 past 4 GiB) and atomically. */
   async decodeToWavFile(tokens: CodecTokens, path: string, options: { source?: string; force?: boolean; onProgress?: ProgressCallback } = {}): Promise<{ samples: number }> {
     this.checkTokens(tokens, options.source ?? 'tokens');
-    await writeWavStream(path, this.sampleRate, tokens.header.originalLength, this.decodedPieces(tokens, options.onProgress), { force: options.force === true });
+    await writeWavStream(path, this.sampleRate, tokens.header.originalLength, this.core.decodeChecked(tokens, options.onProgress), { force: options.force === true });
     return { samples: tokens.header.originalLength };
-  }
-
-  /** The windows of tokens already checked by the caller, decoded in order. */
-  private async *decodedPieces(tokens: CodecTokens, onProgress?: ProgressCallback): AsyncGenerator<Float32Array> {
-    const { codes } = tokens;
-    const total = tokens.header.originalLength;
-    let emitted = 0;
-    for (const window of planWindows(codes.length, this.decodeWindowFrames, this.decoderContext)) {
-      if (window.keepFrom * this.hop !== emitted) throw new Error(`decodeChunks: window ${window.keepFrom} does not follow sample ${emitted}`);
-      const kept = keptPart(await this.windows.decodeWindow(codes.subarray(window.start, window.end)), window, this.hop);
-      const piece = kept.subarray(0, Math.max(0, Math.min(kept.length, total - emitted)));
-      emitted += kept.length;
-      if (piece.length > 0) {
-        onProgress?.(piece.length / this.sampleRate);
-        yield piece;
-      }
-    }
   }
 
   async decodeBatch(tokens: readonly CodecTokens[]): Promise<Float32Array[]> {
@@ -358,19 +263,7 @@ export class Codec {
 
   /** Throws an InputError unless `tokens` were made by this model and hold valid codes. */
   checkTokens(tokens: CodecTokens, source: string): void {
-    if (typeof tokens !== 'object' || tokens === null || typeof tokens.header !== 'object' || tokens.header === null || !(tokens.codes instanceof Uint32Array)) {
-      throw new InputError(source, 'expected tokens as { header, codes: Uint32Array } (what encode returns or a token file holds)');
-    }
-    checkSvqHeader(tokens.header, (problem) => new InputError(source, problem));
-    const { header, codes } = tokens;
-    if (header.modelHash !== this.modelHash || header.modelId !== this.modelId) {
-      throw new InputError(source, `tokens of model ${describeModel(header.modelId, header.modelHash)} cannot be decoded by model ${describeModel(this.modelId, this.modelHash)}`);
-    }
-    if (codes.length !== header.frameCount) throw new InputError(source, `${codes.length} codes but the header says ${header.frameCount} frames`);
-    if (codes.length === 0) throw new InputError(source, 'no tokens to decode (0 frames)');
-    for (let i = 0; i < codes.length; i++) {
-      if (!(codes[i]! < this.codebookSize)) throw new InputError(source, `code ${codes[i]} at frame ${i} is outside the codebook (K = ${this.codebookSize})`);
-    }
+    this.core.checkTokens(tokens, source);
   }
 
   /**
@@ -400,15 +293,10 @@ export class Codec {
   }
 
   async dispose(): Promise<void> {
-    await this.windows.dispose();
+    await this.core.windows.dispose();
     for (const part of [this.streamingEncoder, this.streamingDecoder]) {
       // A graph that failed to load was reported to its caller already.
       if (part !== undefined) await part.then((loaded) => loaded.release(), () => undefined);
     }
   }
-}
-
-/** The outputs of a window that belong to its kept frames (`perFrame` outputs per frame). */
-function keptPart<T extends Float32Array | Uint32Array>(outputs: T, window: Window, perFrame: number): T {
-  return outputs.subarray((window.keepFrom - window.start) * perFrame, (window.end - window.start) * perFrame) as T;
 }

@@ -20,6 +20,8 @@ import { frameRate, hopLength, parseCodecConfig, type CodecConfig } from '../cod
 import { InputError } from '../errors.js';
 import { describeFsError, packageRoot } from '../files.js';
 
+export { describeModel } from './windowed-codec.js';
+
 export const MANIFEST_FILE = 'model.json';
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -258,9 +260,4 @@ export async function readModelDirectory(nameOrPath?: string): Promise<ModelDire
       return file === undefined ? null : join(directory, file);
     },
   };
-}
-
-/** "speech-16k-0.9kbps (3f2a…)" — how messages name a model. */
-export function describeModel(modelId: string, modelHash: string): string {
-  return `${modelId} (hash ${modelHash})`;
 }

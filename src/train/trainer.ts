@@ -8,6 +8,8 @@
  *
  * Resuming restores parameters, both optimisers and the data position, so the
  * run continues with the same batches and the same losses as if never stopped.
+ * A new run may instead start from an exported model's weights (`initFrom`):
+ * the way a model keeps learning across machines that keep no checkpoints.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +27,8 @@ import { spectrogramChart } from '../plot/spectrogram.js';
 import { writeTrainingCurve } from './curve.js';
 import { writeChartPng } from '../plot/index.js';
 import { CodeUsageTracker } from '../quantizers/metrics.js';
+import { readSafetensors } from '../nn/safetensors.js';
+import { readModelDirectory } from '../runtime/model-dir.js';
 import { checkpointDirectoryName, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointGroup } from './checkpoint.js';
 import { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
 
@@ -36,6 +40,12 @@ export interface TrainOptions {
   validationData?: string;
   out: string;
   resume: boolean;
+  /**
+   * Start a new run from the weights of an exported model directory instead of
+   * random ones (the architecture must match; training settings may differ).
+   * Ignored when the run resumes from a checkpoint of its own.
+   */
+  initFrom?: string;
   /** Stop after this many steps in total (default: the config's totalSteps). */
   steps?: number;
   /**
@@ -146,6 +156,22 @@ async function resumeFrom(
   return { step: state.step, trainSeconds, audioSecondsSeen };
 }
 
+/**
+ * Loads an exported model's generator weights into `model`, after checking that
+ * the two configs describe the same network (only name, description and the
+ * training settings may differ).
+ */
+export async function initialiseFrom(model: CodecModel, nameOrPath: string): Promise<{ directory: string; model_id: string; model_hash: string }> {
+  const source = await readModelDirectory(nameOrPath);
+  const architecture = (config: CodecConfig): string => JSON.stringify({ ...config, name: null, description: null, training: null });
+  if (architecture(source.config) !== architecture(model.config)) {
+    throw new InputError(source.directory, `its network differs from the preset's (compare ${source.manifest.config} with the preset: only name, description and training may differ)`);
+  }
+  const { tensors } = await readSafetensors(source.weightsPath);
+  model.parameters.load(tensors, source.weightsPath);
+  return { directory: source.directory, model_id: source.manifest.modelId, model_hash: source.manifest.modelHash };
+}
+
 /** SIGINT and SIGTERM ask the loop to checkpoint after the current step and stop. */
 function stopOnSignals(log: (line: string) => void): { requested: () => boolean; dispose: () => void } {
   let requested = false;
@@ -243,6 +269,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     discriminators: { parameters: discriminators.parameters, optimizer: gan.discriminatorOptimizer },
   };
   let { step, trainSeconds, audioSecondsSeen } = options.resume ? await resumeFrom(options.out, groups, log) : { step: 0, trainSeconds: 0, audioSecondsSeen: 0 };
+  if (step === 0 && options.initFrom !== undefined) {
+    const from = await initialiseFrom(model, options.initFrom);
+    log(`initialised from model ${from.model_id} (hash ${from.model_hash}) in ${from.directory}`);
+    await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify({ type: 'init', ...from }) + '\n');
+  }
   const budgetSeconds = options.budgetMinutes === undefined ? Infinity : options.budgetMinutes * 60;
   const validateEverySeconds = options.validateEveryMinutes === undefined ? Infinity : options.validateEveryMinutes * 60;
   let nextTimedValidation = (Math.floor(trainSeconds / validateEverySeconds) + 1) * validateEverySeconds;

@@ -2,12 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 import { expect } from 'chai';
 
 import { InputError } from '../../src/errors.js';
-import { bitsPerCode, checkSvqHeader, decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqHeader } from '../../src/tokens/svq.js';
+import { bitsPerCode, checkSvqHeader, crc32, decodeSvq, encodeNpy, encodeSvq, readSvq, writeSvq, type SvqHeader } from '../../src/tokens/svq.js';
 import { mulberry32 } from '../helpers/random.js';
 
 function header(codebookSize: number, frameCount: number): SvqHeader {
@@ -37,6 +37,14 @@ function resealed(bytes: Uint8Array): Uint8Array {
 }
 
 describe('.svq token files', () => {
+  it('checksums as zlib does, so the format needs no Node module (the browser build writes .svq files too)', () => {
+    const rand = mulberry32(3);
+    for (const length of [0, 1, 7, 64, 1000]) {
+      const bytes = Uint8Array.from({ length }, () => Math.floor(rand() * 256));
+      expect(crc32(bytes), `${length} bytes`).to.equal(zlibCrc32(bytes));
+    }
+  });
+
   it('round-trips codes for codebooks from 2 to 2^32 entries', () => {
     for (const K of [2, 3, 1000, 4096, 262_144, 2 ** 20 + 1, 2 ** 32]) {
       const codes = randomCodes(K, 257, K);

@@ -15,7 +15,9 @@ import type { CodecConfig } from '../../src/codec/config.js';
 import { CodecModel } from '../../src/codec/model.js';
 import { initEngine } from '../../src/engine/index.js';
 import { DiscriminatorSet, GanStep } from '../../src/train/gan-step.js';
-import { train } from '../../src/train/trainer.js';
+import { initialiseFrom, train } from '../../src/train/trainer.js';
+import { exportCheckpoint } from '../../src/export/model-directory.js';
+import { InputError } from '../../src/errors.js';
 import { writeFileSync } from 'node:fs';
 
 /** hop 40 (strides 2·4·5), 64 codes of dimension 8, a two-block Vocos-style decoder. */
@@ -85,6 +87,38 @@ describe('codec training', function () {
     clip.dispose();
     discriminators.dispose();
     model.dispose();
+  });
+
+  it('starts a new run from an exported model\'s weights, and refuses a model of another architecture', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'simvq-init-'));
+    try {
+      writeSpeechFolder(join(scratch, 'data'), speech, 4);
+      const common = { data: `dir:${join(scratch, 'data')}`, logEvery: 1, checkpointEvery: 2, validateEvery: 1000, workers: 0, progress: false, log: () => undefined };
+      await train({ ...common, config: tinyConfig(), out: join(scratch, 'first'), resume: false, steps: 2 });
+      await exportCheckpoint(join(scratch, 'first'), join(scratch, 'model'));
+      // Other training settings are allowed; the weights arrive as exported.
+      const fresh = new CodecModel(tinyConfig({ learningRate: 1e-4 }), 7);
+      const from = await initialiseFrom(fresh, join(scratch, 'model'));
+      expect(from.model_id).to.be.a('string');
+      const reference = new CodecModel(tinyConfig(), 0);
+      const { readSafetensors } = await import('../../src/nn/safetensors.js');
+      reference.parameters.load((await readSafetensors(join(scratch, 'model', 'model.safetensors'))).tensors, 'model.safetensors');
+      for (const [name, variable] of reference.parameters.named()) {
+        expect(Array.from(fresh.parameters.named().get(name)!.dataSync()), name).to.deep.equal(Array.from(variable.dataSync()));
+      }
+      const wider = new CodecModel({ ...tinyConfig(), decoder: { ...tinyConfig().decoder, dim: 48 } } as CodecConfig, 0);
+      let refused: unknown;
+      await initialiseFrom(wider, join(scratch, 'model')).catch((error: unknown) => (refused = error));
+      expect(refused).to.be.instanceOf(InputError);
+      expect(String(refused)).to.match(/network differs from the preset's/);
+      // Through train(): the run's metrics say where its weights came from.
+      await train({ ...common, config: tinyConfig(), out: join(scratch, 'second'), resume: false, steps: 1, initFrom: join(scratch, 'model') });
+      const records = readFileSync(join(scratch, 'second', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; model_hash?: string });
+      expect(records[0]).to.include({ type: 'init', model_hash: from.model_hash });
+      for (const model of [fresh, reference, wider]) model.dispose();
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('resumes a stopped run with the same losses as a run that never stopped', async () => {
