@@ -1,19 +1,19 @@
 /**
- * A streaming step graph loaded into onnxruntime-node, and the state one
- * stream carries through it.
+ * A streaming step graph opened in onnxruntime (onnxruntime-node, or
+ * onnxruntime-web in the browser), and the state one stream carries through it.
  *
  * The session is stateless and can serve many streams; each stream owns a
  * `StepState` (the graph's `state.<i>` tensors, zeros at the start) and hands
  * each step's `state.<i>.next` outputs back in as the next step's inputs.
- * Sessions use the project's onnxruntime options (src/engine/ort/runtime.ts):
- * intra-op threads from `onnxRuntimeThreads()`, spinning as `inferenceSpinning()` says.
+ * No Node module here: Node opens the session in ./streams.ts (the project's
+ * onnxruntime options), the browser in src/web/codec.ts.
  */
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
 import { InputError } from '../../errors.js';
 import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
-import { createOrtSession, type OnnxRuntimeModule } from '../ort-session.js';
+import type { OnnxRuntimeModule } from '../ort-session.js';
 
 /** The graph's carried states, as the current values to feed. */
 export type StepState = Record<string, OrtTensor>;
@@ -21,7 +21,7 @@ export type StepState = Record<string, OrtTensor>;
 export class StreamingSession {
   private constructor(
     private readonly session: InferenceSession,
-    private readonly ort: OnnxRuntimeModule,
+    private readonly ort: Pick<OnnxRuntimeModule, 'Tensor'>,
     /** State input name → its static shape. */
     private readonly stateShapes: ReadonlyMap<string, readonly number[]>,
     readonly inputName: string,
@@ -29,12 +29,11 @@ export class StreamingSession {
   ) {}
 
   /**
-   * Loads a step graph from its bytes or its file (a graph whose codebook is
-   * external data, as in a model directory, loads from its file only); `what`
-   * names it in errors.
+   * Checks that an opened session is a step graph (`inputName` plus states with
+   * fixed shapes, each with its `.next` output) and wraps it; `what` names it
+   * in errors. A session that is not one is released.
    */
-  static async load(graph: Uint8Array | string, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
-    const { session, ort } = await createOrtSession(graph, what, (reason) => `not an ONNX model onnxruntime can load (${reason})`);
+  static async open(session: InferenceSession, ort: Pick<OnnxRuntimeModule, 'Tensor'>, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
     const stateShapes = new Map<string, readonly number[]>();
     for (const meta of session.inputMetadata) {
       if (meta.name === inputName) continue;

@@ -4,15 +4,12 @@
  *   PCM Float32Array chunks, any size ─ EncodeStream ─▶ Uint32Array token chunks
  *   token chunks (Uint32Array, ...)   ─ DecodeStream ─▶ Float32Array PCM chunks
  *
- * EncodeStream buffers samples until a hop is complete and then runs the
- * encoder step graph on every complete hop it holds (up to `maxFramesPerStep`
- * at a time), so a token leaves as soon as its frame's last sample arrives. At
- * the end of the stream a partial hop is padded with zeros, as the whole-file
- * encoder pads the last partial frame (`padToHop`), so the last tokens match
- * too. DecodeStream emits each token's hop of samples as soon as the token
- * arrives: the causal decoder's inverse STFT adds no lag (src/codec/vocos.ts).
- * Run from the start, both give what the whole-file graphs give (tests:
- * test/runtime/streaming.test.ts).
+ * Each wraps a FrameEncoder / FrameDecoder (./frames.ts: the buffering and
+ * the graph steps, shared with the browser build): a token leaves as soon as
+ * its frame's last sample arrives, the end of the stream pads a last partial
+ * hop as the whole-file encoder does (`padToHop`), and each token's hop of
+ * samples leaves with the token. Run from the start, both give what the
+ * whole-file graphs give (test/runtime/streaming.test.ts).
  *
  * Load a graph once (`StreamingEncoder.load`) and open any number of streams
  * from it; each stream carries its own state.
@@ -21,7 +18,9 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 import { InputError } from '../../errors.js';
 import { STREAM_NAMES } from '../model-dir.js';
-import { StreamingSession, type StepState } from './session.js';
+import { createOrtSession } from '../ort-session.js';
+import { FrameDecoder, FrameEncoder } from './frames.js';
+import { StreamingSession } from './session.js';
 
 /** Frames one graph run handles at most: bounds a run's memory when a chunk holds minutes of audio. */
 export const DEFAULT_MAX_FRAMES_PER_STEP = 50;
@@ -68,6 +67,15 @@ function settle(callback: TransformCallback, body: () => Promise<void>): void {
   );
 }
 
+/**
+ * A step graph from its bytes or its file (a graph whose codebook is external
+ * data, as in a model directory, loads from its file only) in onnxruntime-node.
+ */
+async function loadStepGraph(graph: Uint8Array | string, what: string, inputName: string, outputName: string): Promise<StreamingSession> {
+  const { session, ort } = await createOrtSession(graph, what, (reason) => `not an ONNX model onnxruntime can load (${reason})`);
+  return StreamingSession.open(session, ort, what, inputName, outputName);
+}
+
 /** A loaded encoder step graph (`encoder.stream.onnx`). */
 export class StreamingEncoder {
   private constructor(
@@ -78,7 +86,7 @@ export class StreamingEncoder {
   /** `hop`: samples per token, from the codec's config (320 for speech-16k-0.9kbps). */
   static async load(graph: Uint8Array | string, options: { hop: number; source?: string }): Promise<StreamingEncoder> {
     if (!Number.isInteger(options.hop) || options.hop < 1) throw new InputError('hop', `must be a positive integer, got ${options.hop}`);
-    const session = await StreamingSession.load(graph, options.source ?? (typeof graph === 'string' ? graph : 'encoder.stream.onnx'), STREAM_NAMES.encoderInput, STREAM_NAMES.encoderOutput);
+    const session = await loadStepGraph(graph, options.source ?? (typeof graph === 'string' ? graph : 'encoder.stream.onnx'), STREAM_NAMES.encoderInput, STREAM_NAMES.encoderOutput);
     return new StreamingEncoder(session, options.hop);
   }
 
@@ -104,7 +112,7 @@ export class StreamingDecoder {
   static async load(graph: Uint8Array | string, options: { hop: number; codebookSize: number; source?: string }): Promise<StreamingDecoder> {
     if (!Number.isInteger(options.hop) || options.hop < 1) throw new InputError('hop', `must be a positive integer, got ${options.hop}`);
     if (!Number.isInteger(options.codebookSize) || options.codebookSize < 1) throw new InputError('codebookSize', `must be a positive integer, got ${options.codebookSize}`);
-    const session = await StreamingSession.load(graph, options.source ?? (typeof graph === 'string' ? graph : 'decoder.stream.onnx'), STREAM_NAMES.decoderInput, STREAM_NAMES.decoderOutput);
+    const session = await loadStepGraph(graph, options.source ?? (typeof graph === 'string' ? graph : 'decoder.stream.onnx'), STREAM_NAMES.decoderInput, STREAM_NAMES.decoderOutput);
     return new StreamingDecoder(session, options.hop, options.codebookSize);
   }
 
@@ -120,128 +128,61 @@ export class StreamingDecoder {
 
 /** PCM in, token ids out; see the module comment. */
 export class EncodeStream extends Transform {
-  /** Samples received but not yet encoded (less than a hop between writes). */
-  private pending: Float32Array;
-  private pendingLength = 0;
-  private state: StepState;
-  private samplesWritten = 0;
+  private readonly frames: FrameEncoder;
 
-  constructor(
-    private readonly session: StreamingSession,
-    readonly hop: number,
-    maxFramesPerStep: number,
-  ) {
+  constructor(session: StreamingSession, hop: number, maxFramesPerStep: number) {
     super({ writableObjectMode: true, readableObjectMode: true });
-    this.pending = new Float32Array(hop * maxFramesPerStep);
-    this.state = session.initialState();
+    this.frames = new FrameEncoder(session, hop, maxFramesPerStep);
+  }
+
+  get hop(): number {
+    return this.frames.hop;
   }
 
   /** Samples written so far: what a decoder's output can be trimmed back to. */
   get samplesIn(): number {
-    return this.samplesWritten;
+    return this.frames.samplesIn;
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (!(chunk instanceof Float32Array)) {
-      callback(new InputError('EncodeStream', `expects Float32Array PCM chunks, got ${describe(chunk)}`));
-      return;
-    }
-    for (let i = 0; i < chunk.length; i++) {
-      if (!Number.isFinite(chunk[i]!)) {
-        callback(new InputError('EncodeStream', `sample ${this.samplesWritten + i} is ${chunk[i]}; audio must be finite`));
-        return;
-      }
-    }
-    settle(callback, async () => {
-      this.samplesWritten += chunk.length;
-      let offset = 0;
-      while (offset < chunk.length) {
-        // Fill the buffer up to a whole number of steps, encode once it holds whole hops.
-        const take = Math.min(chunk.length - offset, this.pending.length - this.pendingLength);
-        this.pending.set(chunk.subarray(offset, offset + take), this.pendingLength);
-        this.pendingLength += take;
-        offset += take;
-        if (this.pendingLength === this.pending.length || offset === chunk.length) await this.encodeWholeHops();
-      }
-    });
+    settle(callback, async () => this.emit_(await this.frames.push(chunk as Float32Array, 'EncodeStream')));
   }
 
   override _flush(callback: TransformCallback): void {
-    settle(callback, async () => {
-      await this.encodeWholeHops();
-      if (this.pendingLength > 0) {
-        // The last partial hop, zero-padded as the whole-file encoder pads it.
-        this.pending.fill(0, this.pendingLength, this.hop);
-        this.pendingLength = this.hop;
-        await this.encodeWholeHops();
-      }
-    });
+    settle(callback, async () => this.emit_(await this.frames.flush()));
   }
 
-  /** Encodes every whole hop in the buffer and keeps the remainder. */
-  private async encodeWholeHops(): Promise<void> {
-    const frames = Math.floor(this.pendingLength / this.hop);
-    if (frames === 0) return;
-    const samples = frames * this.hop;
-    // A copy: onnxruntime may read the input after this returns to the event loop.
-    const input = this.session.floatTensor(this.pending.slice(0, samples), [1, 1, samples]);
-    const { output, state } = await this.session.step(input, this.state);
-    this.state = state;
-    this.pending.copyWithin(0, samples, this.pendingLength);
-    this.pendingLength -= samples;
-    const ids = output.data as BigInt64Array;
-    this.push(Uint32Array.from(ids, (id) => Number(id)));
+  private emit_(tokens: Uint32Array): void {
+    if (tokens.length > 0) this.push(tokens);
   }
 }
 
 /** Token ids in, PCM out; see the module comment. */
 export class DecodeStream extends Transform {
-  private state: StepState;
-  private tokensWritten = 0;
+  private readonly frames: FrameDecoder;
 
-  constructor(
-    private readonly session: StreamingSession,
-    readonly hop: number,
-    readonly codebookSize: number,
-    private readonly maxFramesPerStep: number,
-  ) {
+  constructor(session: StreamingSession, hop: number, codebookSize: number, maxFramesPerStep: number) {
     super({ writableObjectMode: true, readableObjectMode: true });
-    this.state = session.initialState();
+    this.frames = new FrameDecoder(session, hop, codebookSize, maxFramesPerStep);
+  }
+
+  get hop(): number {
+    return this.frames.hop;
+  }
+
+  get codebookSize(): number {
+    return this.frames.codebookSize;
   }
 
   /** Tokens written so far. */
   get tokensIn(): number {
-    return this.tokensWritten;
+    return this.frames.tokensIn;
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (!(chunk instanceof Uint32Array || chunk instanceof Int32Array || chunk instanceof Uint16Array || Array.isArray(chunk))) {
-      callback(new InputError('DecodeStream', `expects token chunks (Uint32Array, Int32Array, Uint16Array or number[]), got ${describe(chunk)}`));
-      return;
-    }
-    const ids = new BigInt64Array(chunk.length);
-    for (let i = 0; i < chunk.length; i++) {
-      const id: unknown = chunk[i];
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.codebookSize) {
-        callback(new InputError('DecodeStream', `token ${this.tokensWritten + i} is ${String(id)}, outside the codebook [0, ${this.codebookSize})`));
-        return;
-      }
-      ids[i] = BigInt(id);
-    }
-    this.tokensWritten += ids.length;
     settle(callback, async () => {
-      for (let start = 0; start < ids.length; start += this.maxFramesPerStep) {
-        const step = ids.slice(start, Math.min(ids.length, start + this.maxFramesPerStep));
-        const { output, state } = await this.session.step(this.session.int64Tensor(step, [1, step.length]), this.state);
-        this.state = state;
-        this.push(output.data as Float32Array);
-      }
+      const audio = await this.frames.push(chunk as ArrayLike<number>, 'DecodeStream');
+      if (audio.length > 0) this.push(audio);
     });
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
-  return typeof value;
 }
