@@ -194,7 +194,7 @@ if (args.encodeWav !== null) {
   const [tf, { initEngine }, { loadCodecConfig }, { CodecModel }, { writeModelDirectory }] = await Promise.all([
     import('@tensorflow/tfjs'),
     import('../src/engine/index.js'),
-    import('../src/codec/config.js'),
+    import('../src/codec/presets.js'),
     import('../src/codec/model.js'),
     import('../src/export/model-directory.js'),
   ]);

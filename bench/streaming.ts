@@ -22,7 +22,8 @@
  *                      sit among many close codes
  */
 import { readWav } from '../src/audio/index.js';
-import { hopLength, loadCodecConfig, type CodecConfig } from '../src/codec/config.js';
+import { hopLength, type CodecConfig } from '../src/codec/config.js';
+import { loadCodecConfig } from '../src/codec/presets.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine } from '../src/engine/index.js';
 import { onnxRuntimeThreads } from '../src/engine/ort/runtime.js';

@@ -87,7 +87,7 @@ if (args.child !== null) {
 } else {
   const [{ initEngine }, { loadCodecConfig }, { CodecModel }, { writeModelDirectory }] = await Promise.all([
     import('../src/engine/index.js'),
-    import('../src/codec/config.js'),
+    import('../src/codec/presets.js'),
     import('../src/codec/model.js'),
     import('../src/export/model-directory.js'),
   ]);

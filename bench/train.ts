@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 
 import { readWav } from '../src/audio/index.js';
-import { hopLength, loadCodecConfig, presetNames, type CodecConfig } from '../src/codec/config.js';
+import { hopLength, type CodecConfig } from '../src/codec/config.js';
+import { loadCodecConfig, presetNames } from '../src/codec/presets.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine, isWasmHeapExhaustion, type BackendName } from '../src/engine/index.js';
 import { relaunchForEngine } from '../src/relaunch.js';

@@ -21,7 +21,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadCodecConfig } from '../src/codec/config.js';
+import { loadCodecConfig } from '../src/codec/presets.js';
 import { initEngine } from '../src/engine/index.js';
 import { runEvaluation } from '../src/eval/run.js';
 import { pathExists } from '../src/files.js';

@@ -23,7 +23,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { readWav, resample, writeWav } from '../src/audio/index.js';
-import { hopLength, loadCodecConfig, type CodecConfig } from '../src/codec/config.js';
+import { hopLength, type CodecConfig } from '../src/codec/config.js';
+import { loadCodecConfig } from '../src/codec/presets.js';
 import { CodecModel } from '../src/codec/model.js';
 import { initEngine } from '../src/engine/index.js';
 import { InputError } from '../src/errors.js';

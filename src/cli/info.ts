@@ -5,7 +5,8 @@
 import { stat } from 'node:fs/promises';
 
 import { readWav, type AudioClip } from '../audio/index.js';
-import { bitrate, bitsPerToken, frameRate, hopLength, loadCodecConfig } from '../codec/config.js';
+import { bitrate, bitsPerToken, frameRate, hopLength } from '../codec/config.js';
+import { loadCodecConfig } from '../codec/presets.js';
 import { initEngine, type BackendName, type EngineReport } from '../engine/index.js';
 import { InputError } from '../errors.js';
 import { pathExists } from '../files.js';

@@ -230,6 +230,27 @@ function buildProgram(version: string): Command {
       process.stdout.write(await trainCommand(options, globals.backend));
     });
 
+  program
+    .command('serve')
+    .description('the demo page on localhost: the codec in your browser (microphone or WAV file), live at 0.9 kbit/s, beside Codec2 and Opus')
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free one)', '8080')
+    .addOption(modelOption())
+    .option('--no-comparisons', 'skip the Codec2 and Opus clips of the sample')
+    .action(async (options: { port: string; model?: string; comparisons: boolean }) => {
+      const { startDemoServer } = await import('./serve.js');
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError('--port', `must be a port number 0-65535, got '${options.port}'`);
+      const server = await startDemoServer({
+        port,
+        comparisons: options.comparisons,
+        ...(options.model === undefined ? {} : { model: options.model }),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`${server.url}\n`);
+      // Serves until interrupted.
+      await new Promise<void>((resolve) => process.once('SIGINT', () => void server.close().then(resolve)));
+    });
+
   const data = program.command('data').description('datasets named by data specs: libritts:PATH[?subset=A,B], dir:PATH, manifest:PATH');
   data
     .command('inspect')

@@ -1,7 +1,8 @@
 /**
  * `simvq-audio train`: trains a codec preset on a data spec, resumably.
  */
-import { loadCodecConfig, type CodecConfig } from '../codec/config.js';
+import { type CodecConfig } from '../codec/config.js';
+import { loadCodecConfig } from '../codec/presets.js';
 import { initEngine, isWasmHeapExhaustion, type BackendName } from '../engine/index.js';
 import { EngineError, InputError } from '../errors.js';
 import { train, type TrainSummary } from '../train/trainer.js';

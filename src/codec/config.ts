@@ -5,13 +5,9 @@
  * A preset says everything needed to build and train a model; the bitrate is
  * never written down, it is computed: frame rate · ceil(log2 K).
  */
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-
 import { Ajv, type JSONSchemaType } from 'ajv';
 
 import { InputError } from '../errors.js';
-import { describeFsError, packageRoot } from '../files.js';
 
 /** How latents are normalised before the quantizer (see SeanetEncoderConfig.latentNorm). */
 export type LatentNorm = 'none' | 'layer' | 'batch' | 'whiten';
@@ -377,37 +373,4 @@ export function bitsPerToken(config: CodecConfig): number {
 /** Bits per second of audio. */
 export function bitrate(config: CodecConfig): number {
   return frameRate(config) * bitsPerToken(config);
-}
-
-/** Where the presets live: codec/presets/ at the package root. */
-export function presetDirectory(): string {
-  return join(packageRoot(), 'codec', 'presets');
-}
-
-/** The names of the shipped presets. */
-export async function presetNames(): Promise<string[]> {
-  const files = await readdir(presetDirectory());
-  return files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
-}
-
-/** Loads a preset by name, or a config file by path (anything with a '/' or ending in .json). */
-export async function loadCodecConfig(nameOrPath: string): Promise<CodecConfig> {
-  const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
-  const path = isPath ? nameOrPath : join(presetDirectory(), `${nameOrPath}.json`);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if (!isPath) {
-      throw new InputError(nameOrPath, `no such preset; the presets are ${(await presetNames()).join(', ')}`);
-    }
-    throw new InputError(path, describeFsError(error, 'read'));
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(path, `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return parseCodecConfig(value, path);
 }

@@ -9,25 +9,12 @@
  */
 import { createRequire } from 'node:module';
 
-import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { OnnxRuntimeModule, OrtSession } from './ort-types.js';
 
 import { inferenceSpinning, onnxRuntimeSessionOptions } from '../engine/ort/runtime.js';
 import { InputError } from '../errors.js';
 
-/** The part of onnxruntime-node the runtime uses. */
-export interface OnnxRuntimeModule {
-  InferenceSession: {
-    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
-    create(path: string, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
-  };
-  Tensor: {
-    new (type: 'float32', data: Float32Array, dims: readonly number[]): Tensor;
-    new (type: 'int64', data: BigInt64Array, dims: readonly number[]): Tensor;
-  };
-}
-
-export type OrtSession = InferenceSession;
-export type OrtTensor = Tensor;
+export type { OnnxRuntimeModule, OrtSession, OrtTensor } from './ort-types.js';
 
 const require = createRequire(import.meta.url);
 let loaded: { ort: OnnxRuntimeModule } | { reason: string } | null = null;

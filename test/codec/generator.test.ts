@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { bitrate, hopLength, loadCodecConfig, parseCodecConfig, presetNames, type CodecConfig, type SeanetEncoderConfig } from '../../src/codec/config.js';
+import { bitrate, hopLength, parseCodecConfig, type CodecConfig, type SeanetEncoderConfig } from '../../src/codec/config.js';
+import { loadCodecConfig, presetNames } from '../../src/codec/presets.js';
 import { SeanetDecoder, SeanetEncoder } from '../../src/codec/seanet.js';
 import { StftEncoder } from '../../src/codec/stft-encoder.js';
 import { InverseStft, VocosDecoder } from '../../src/codec/vocos.js';

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { loadCodecConfig, type CodecConfig, type SeanetEncoderConfig, type StftEncoderConfig } from '../../src/codec/config.js';
+import { type CodecConfig, type SeanetEncoderConfig, type StftEncoderConfig } from '../../src/codec/config.js';
+import { loadCodecConfig } from '../../src/codec/presets.js';
 import { SeanetEncoder } from '../../src/codec/seanet.js';
 import { StftEncoder } from '../../src/codec/stft-encoder.js';
 import { VocosDecoder } from '../../src/codec/vocos.js';

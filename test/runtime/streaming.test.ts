@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
 import { readWav } from '../../src/audio/index.js';
-import { loadCodecConfig, type CodecConfig, type SeanetEncoderConfig } from '../../src/codec/config.js';
+import { type CodecConfig, type SeanetEncoderConfig } from '../../src/codec/config.js';
+import { loadCodecConfig } from '../../src/codec/presets.js';
 import { CodecModel } from '../../src/codec/model.js';
 import { initEngine } from '../../src/engine/index.js';
 import { InputError } from '../../src/errors.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 
-import { loadCodecConfig } from '../../src/codec/config.js';
+import { loadCodecConfig } from '../../src/codec/presets.js';
 import { CodecModel } from '../../src/codec/model.js';
 import { initEngine } from '../../src/engine/index.js';
 import { applyOverrides, parseRecipeRecords, quantizerBypassedAt, recipeTable, trainedModelSystem, validationCurve, type RecipeRecord } from '../../src/train/recipe.js';

@@ -13,7 +13,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-common';
 
 import { InputError } from '../../errors.js';
 import { NEXT_STATE_SUFFIX } from '../../nn/streaming.js';
-import type { OnnxRuntimeModule } from '../ort-session.js';
+import type { OnnxRuntimeModule } from '../ort-types.js';
 
 /** The graph's carried states, as the current values to feed. */
 export type StepState = Record<string, OrtTensor>;
