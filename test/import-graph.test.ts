@@ -1,7 +1,8 @@
 /**
  * The package's layering, read from the compiled import graph: running a
  * model (src/runtime) never reaches training, export, the tfjs codec model or
- * tfjs itself, except through the one dynamic import of the explicit tfjs engine.
+ * tfjs itself, except through the one dynamic import of the explicit tfjs
+ * engine; the browser build (src/web) reaches no Node module and no tfjs.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -50,5 +51,26 @@ describe('layering: the runtime stays clear of training', () => {
   it('the only dynamic imports of tfjs-side modules in src/runtime are the tfjs engine\'s', () => {
     const dynamic = files(join(ROOT, 'runtime')).flatMap((path) => imports(path).dynamic.map((specifier) => `${relative(ROOT, path)}: ${specifier}`));
     expect(dynamic.filter((line) => !line.startsWith('runtime/codec.js:'))).to.deep.equal([]);
+  });
+});
+
+describe('layering: the browser build', () => {
+  it('nothing src/web reaches imports a Node module, tfjs, or the Node-only parts of the runtime', () => {
+    const offenders: string[] = [];
+    const seen = new Set<string>();
+    const visit = (path: string, via: string[]) => {
+      if (seen.has(path)) return;
+      seen.add(path);
+      const { static: statics, dynamic } = imports(path);
+      for (const specifier of [...statics, ...dynamic]) {
+        const target = specifier.startsWith('.') ? resolve(dirname(path), specifier) : specifier;
+        const chain = [...via, relative(ROOT, path), specifier].join(' → ');
+        if (specifier.startsWith('node:') || specifier.startsWith('@tensorflow/') || specifier === 'onnxruntime-node') offenders.push(chain);
+        else if (specifier.startsWith('.')) visit(target, [...via, relative(ROOT, path)]);
+      }
+    };
+    for (const path of files(join(ROOT, 'web'))) visit(path, []);
+    expect(seen.size, 'modules reached from src/web').to.be.greaterThan(5);
+    expect(offenders).to.deep.equal([]);
   });
 });

@@ -12,32 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+
+import { CHROMIUM, launchChromium } from '../../bench/chromium.js';
 
 import { startDemoServer, type DemoServer } from '../../src/cli/serve.js';
 import { Codec } from '../../src/runtime/codec.js';
+import { bitsPerCode } from '../../src/tokens/svq-format.js';
 
-export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SAMPLE = 'samples/speech-16k.wav';
-
-/** Headless Chromium as this machine allows it: no sandbox as root, no background network (none is reachable). */
-export async function launchChromium(profile: string): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      `--user-data-dir=${profile}`,
-    ],
-  });
-}
 
 /** What the page puts on `window` for tests (web/demo/app.ts). */
 interface DemoGlobal {
@@ -96,6 +79,7 @@ describe('the demo page in Chromium', function () {
     const result = (await page.evaluate(() => (globalThis as unknown as DemoGlobal).simvqDemo.result)) as PageResult;
 
     const codec = await Codec.load();
+    const bitrate = bitsPerCode(codec.codebookSize) * codec.frameRate;
     try {
       const tokens = await codec.encodeWavFile(SAMPLE);
       const decoded = await codec.decode(tokens);
@@ -107,7 +91,8 @@ describe('the demo page in Chromium', function () {
       await codec.dispose();
     }
     // What the page shows: the measured bitrate of the .svq and both spectrograms.
-    expect(await page.$eval('#bitrate', (e) => e.textContent)).to.match(/^\d+ bit\/s$/);
+    expect(await page.$eval('#bitrate', (e) => e.textContent)).to.equal(`${bitrate} bit/s`);
+    expect(await page.$eval('#frames', (e) => e.textContent)).to.equal(String(result.tokens.length));
     const comparisons = await page.$$eval('#comparison-clips audio', (players) => players.length);
     expect(comparisons, 'Codec2 and Opus clips where their tools are installed').to.be.at.least(0);
     const screenshot = await page.screenshot({ fullPage: true });

@@ -8,7 +8,7 @@
  * `window.simvqDemo` lets a test or a benchmark drive the page's own code
  * paths (test/web/browser.test.ts, bench/browser.ts).
  */
-import { WebCodec, encodeSvq, hasWebGpu, type CodecTokens, type FrameDecoder, type FrameEncoder } from '../../src/web/index.js';
+import { WebCodec, bitsPerCode, encodeSvq, hasWebGpu, type CodecTokens, type FrameDecoder, type FrameEncoder } from '../../src/web/index.js';
 
 interface FileResult {
   name: string;
@@ -85,20 +85,25 @@ async function main(): Promise<void> {
     return;
   }
   const webgpu = new URLSearchParams(location.search).get('webgpu');
-  codec = await WebCodec.load('model/', { wasmPaths: 'ort/', webgpu: webgpu === '1' ? true : webgpu === 'auto' ? 'auto' : false });
+  codec = await WebCodec.load('model/', {
+    wasmPaths: new URL('ort/', location.href).href,
+    webgpu: webgpu === '1' ? true : webgpu === 'auto' ? 'auto' : false,
+    // onnxruntime-web takes half the cores by default; the page has them all.
+    threads: crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1,
+  });
   if (webgpu === 'auto' && !hasWebGpu()) notice('No WebGPU in this browser: running on WebAssembly.');
   $('model').textContent = `model ${codec.modelId} (${codec.modelHash}), ${codec.frameRate} tokens/s from ${codec.codebookSize.toLocaleString('en')} codes`;
-  $('backend').textContent = codec.backend === 'webgpu' ? 'WebGPU' : `WebAssembly${crossOriginIsolated ? '' : ', 1 thread'}`;
+  $('backend').textContent = codec.backend === 'webgpu' ? 'WebGPU' : `WebAssembly, ${crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1} thread(s)`;
   for (const id of ['record', 'sample', 'file']) $<HTMLButtonElement | HTMLInputElement>(id).disabled = typeof AudioWorkletNode === 'undefined' && id === 'record';
   setStatus('Ready.');
   wireControls();
 }
 
 function wireControls(): void {
-  $('sample').addEventListener('click', () => void runFile(fetch('sample.wav').then((r) => r.arrayBuffer()), 'sample.wav', true));
+  $('sample').addEventListener('click', () => void runFile(fetch('sample.wav').then((r) => r.arrayBuffer()), 'sample.wav'));
   $<HTMLInputElement>('file').addEventListener('change', (event) => {
     const file = (event.target as HTMLInputElement).files?.[0];
-    if (file !== undefined) void runFile(file.arrayBuffer(), file.name, false);
+    if (file !== undefined) void runFile(file.arrayBuffer(), file.name);
   });
   const drop = $('drop');
   drop.addEventListener('dragover', (event) => {
@@ -110,7 +115,7 @@ function wireControls(): void {
     event.preventDefault();
     drop.classList.remove('over');
     const file = event.dataTransfer?.files[0];
-    if (file !== undefined) void runFile(file.arrayBuffer(), file.name, false);
+    if (file !== undefined) void runFile(file.arrayBuffer(), file.name);
   });
   $('record').addEventListener('click', () => void record());
 }
@@ -202,14 +207,13 @@ function readPcmWav(view: DataView): { samples: Float32Array; sampleRate: number
   return null;
 }
 
-async function runFile(bytes: Promise<ArrayBuffer>, name: string, isSample: boolean): Promise<void> {
+async function runFile(bytes: Promise<ArrayBuffer>, name: string): Promise<void> {
   try {
     setStatus(`Reading ${name}…`);
     const samples = await samplesOf(await bytes, name);
     if (samples.length === 0) throw new Error(`${name}: holds no audio`);
     window.simvqDemo.result = await processFile(samples, name);
     window.simvqDemo.error = null;
-    $('comparisons').hidden = !isSample || $('comparison-clips').childElementCount === 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     window.simvqDemo.error = message;
@@ -253,7 +257,8 @@ async function processFile(samples: Float32Array, name: string): Promise<FileRes
   const decodeSeconds = (performance.now() - began) / 1000;
 
   const svq = encodeSvq(tokens);
-  $('bitrate').textContent = `${Math.round((svq.length * 8) / seconds)} bit/s`;
+  $('bitrate').textContent = `${codeBitrate()} bit/s`;
+  $('file-size').textContent = `${svq.length} bytes`;
   $('frames').textContent = `${tokens.codes.length}`;
   $('encode-speed').textContent = `${(seconds / encodeSeconds).toFixed(0)}×`;
   $('decode-speed').textContent = `${(seconds / decodeSeconds).toFixed(0)}×`;
@@ -326,7 +331,7 @@ async function record(): Promise<void> {
       play(decoded);
       showTokens(tokens);
       $('frames').textContent = `${decoder.tokensIn}`;
-      $('bitrate').textContent = `${Math.round(Math.log2(codec.codebookSize) * codec.frameRate)} bit/s`;
+      $('bitrate').textContent = `${codeBitrate()} bit/s`;
       $('frame-time').textContent = `${percentile(frameTimes, 0.5).toFixed(2)} ms`;
     });
   };
@@ -441,9 +446,15 @@ async function showComparisons(): Promise<void> {
     cell.append(player);
     $('comparison-clips').append(cell);
   }
+  $('comparisons').hidden = clips.length === 0;
 }
 
 // ---- helpers -----------------------------------------------------------------
+
+/** Bits a second the codes take: ceil(log2 K) bits per token, frameRate tokens a second. */
+function codeBitrate(): number {
+  return bitsPerCode(codec.codebookSize) * codec.frameRate;
+}
 
 function concat(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
