@@ -11,6 +11,7 @@
  *                                decoder: a token in, its hop out)
  *   stream_headroom              20 ms over the median encode + decode of a frame
  *
+ * --threads N sets the page's WebAssembly threads (default: every core).
  * Runs --passes page loads (a fresh page each) and reports the median of each
  * figure across them. The machine is shared: pause training before timing.
  * The last line is one JSON object.
@@ -41,8 +42,17 @@ interface DemoGlobal {
   simvqDemo: { ready: Promise<void>; error: string | null; benchmark(seconds: number, repeats: number): Promise<PageFigures> };
 }
 
-function parseArgs(argv: string[]): { seconds: number; repeats: number; passes: number; model?: string } {
-  const args: { seconds: number; repeats: number; passes: number; model?: string } = { seconds: 30, repeats: 3, passes: 3 };
+interface Args {
+  seconds: number;
+  repeats: number;
+  passes: number;
+  /** WebAssembly threads (the page's ?threads=); default the page's choice. */
+  threads?: number;
+  model?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { seconds: 30, repeats: 3, passes: 3 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i];
@@ -51,7 +61,8 @@ function parseArgs(argv: string[]): { seconds: number; repeats: number; passes: 
     else if (flag === '--repeats') args.repeats = Number(value);
     else if (flag === '--passes') args.passes = Number(value);
     else if (flag === '--model') args.model = value;
-    else throw new Error(`unknown flag ${flag} (--seconds, --repeats, --passes, --model)`);
+    else if (flag === '--threads') args.threads = Number(value);
+    else throw new Error(`unknown flag ${flag} (--seconds, --repeats, --passes, --threads, --model)`);
   }
   return args;
 }
@@ -64,7 +75,7 @@ const passes: PageFigures[] = [];
 try {
   for (let pass = 0; pass < args.passes; pass++) {
     const page = await browser.newPage();
-    await page.goto(server.url);
+    await page.goto(args.threads === undefined ? server.url : `${server.url}?threads=${args.threads}`);
     await page.evaluate(() => (globalThis as unknown as DemoGlobal).simvqDemo.ready);
     const error = await page.evaluate(() => (globalThis as unknown as DemoGlobal).simvqDemo.error);
     if (error !== null) throw new Error(`the page could not start the codec: ${error}`);
@@ -90,6 +101,7 @@ console.log(
   JSON.stringify({
     browser: 'chromium (headless, Debian)',
     backend: first.backend,
+    threads: args.threads ?? 'every core',
     cross_origin_isolated: first.cross_origin_isolated,
     hardware_concurrency: first.hardware_concurrency,
     audio_seconds: args.seconds,

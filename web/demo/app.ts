@@ -79,6 +79,13 @@ function checkBrowser(): boolean {
   return usable;
 }
 
+/** WebAssembly threads: ?threads=N, else every core (onnxruntime-web would take half); one where the page is not isolated. */
+function pageThreads(): number {
+  if (!crossOriginIsolated) return 1;
+  const asked = Number(new URLSearchParams(location.search).get('threads'));
+  return Number.isInteger(asked) && asked >= 1 ? asked : Math.min(4, navigator.hardwareConcurrency || 1);
+}
+
 async function main(): Promise<void> {
   if (!checkBrowser()) {
     setStatus('This browser cannot run the codec.');
@@ -88,12 +95,11 @@ async function main(): Promise<void> {
   codec = await WebCodec.load('model/', {
     wasmPaths: new URL('ort/', location.href).href,
     webgpu: webgpu === '1' ? true : webgpu === 'auto' ? 'auto' : false,
-    // onnxruntime-web takes half the cores by default; the page has them all.
-    threads: crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1,
+    threads: pageThreads(),
   });
   if (webgpu === 'auto' && !hasWebGpu()) notice('No WebGPU in this browser: running on WebAssembly.');
   $('model').textContent = `model ${codec.modelId} (${codec.modelHash}), ${codec.frameRate} tokens/s from ${codec.codebookSize.toLocaleString('en')} codes`;
-  $('backend').textContent = codec.backend === 'webgpu' ? 'WebGPU' : `WebAssembly, ${crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1} thread(s)`;
+  $('backend').textContent = codec.backend === 'webgpu' ? 'WebGPU' : `WebAssembly, ${pageThreads()} thread(s)`;
   for (const id of ['record', 'sample', 'file']) $<HTMLButtonElement | HTMLInputElement>(id).disabled = typeof AudioWorkletNode === 'undefined' && id === 'record';
   setStatus('Ready.');
   wireControls();
