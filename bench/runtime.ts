@@ -24,10 +24,11 @@
  * peak_rss_mb (encode) and decode_peak_rss_mb, with the settings and the
  * parity beside them.
  *
- * Flags: --preset NAME (default speech-16k-0.9kbps)  --seconds N (30)  --repeats N (5)
+ * Flags: --preset NAME (default: the default model's, speech-16k-0.9kbps-stft)  --seconds N (30)  --repeats N (5)
  *        --long-seconds N (3600; 0 skips)  --long-decode-seconds N (36000; 0 skips)
  *        --window N (encoder window frames, default the Codec's)
  */
+import { DEFAULT_BENCH_PRESET } from './default-preset.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -56,7 +57,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { preset: 'speech-16k-0.9kbps', seconds: 30, repeats: 5, longSeconds: 3600, longDecodeSeconds: 36000, window: null, encodeWav: null, decodeTokens: null, out: null, model: null };
+  const args: Args = { preset: DEFAULT_BENCH_PRESET, seconds: 30, repeats: 5, longSeconds: 3600, longDecodeSeconds: 36000, window: null, encodeWav: null, decodeTokens: null, out: null, model: null };
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? '';
     switch (argv[i]) {

@@ -16,11 +16,12 @@
  * The machine is shared and noisy: every figure is a median over passes.
  * The last line printed is one JSON object with every figure.
  *
- * Flags: --preset NAME (default speech-16k-0.9kbps)   --passes N (default 5)
+ * Flags: --preset NAME (default: the default model's, speech-16k-0.9kbps-stft)   --passes N (default 5)
  *        --model DIR   time a trained model directory's step graphs instead: the
  *                      encoder's pruned search costs more where trained latents
  *                      sit among many close codes
  */
+import { DEFAULT_BENCH_PRESET } from './default-preset.js';
 import { readWav } from '../src/audio/index.js';
 import { hopLength, type CodecConfig } from '../src/codec/config.js';
 import { loadCodecConfig } from '../src/codec/presets.js';
@@ -106,7 +107,7 @@ async function streamingGraphs(options: { preset?: string; modelDir?: string }):
     // Paths, not bytes: the graphs read codebook.f32 beside them.
     return { name: `${dir.manifest.modelId} (${options.modelDir})`, config: dir.config, encoder, decoder, exportSeconds: null };
   }
-  const name = options.preset ?? 'speech-16k-0.9kbps';
+  const name = options.preset ?? DEFAULT_BENCH_PRESET;
   const config = await loadCodecConfig(name);
   const model = new CodecModel(config, 0);
   const start = nowMs();
@@ -204,7 +205,7 @@ export async function measureStreaming(options: { preset?: string; modelDir?: st
 }
 
 function parseArgs(argv: string[]): { preset: string; modelDir?: string; passes: number } {
-  const args: { preset: string; modelDir?: string; passes: number } = { preset: 'speech-16k-0.9kbps', passes: 5 };
+  const args: { preset: string; modelDir?: string; passes: number } = { preset: DEFAULT_BENCH_PRESET, passes: 5 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--preset') args.preset = argv[++i] ?? '';
     else if (argv[i] === '--model') args.modelDir = argv[++i] ?? '';

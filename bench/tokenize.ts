@@ -13,8 +13,9 @@
  * The last line printed is one JSON object: x_real_time = { "1": …, "2": … },
  * peak_rss_mb likewise, and per_worker_mb.
  *
- * Flags: --preset NAME (speech-16k-0.9kbps)  --files N (24)  --file-seconds S (10)  --repeats N (3)
+ * Flags: --preset NAME (default: the default model's, speech-16k-0.9kbps-stft)  --files N (24)  --file-seconds S (10)  --repeats N (3)
  */
+import { DEFAULT_BENCH_PRESET } from './default-preset.js';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { preset: 'speech-16k-0.9kbps', files: 24, fileSeconds: 10, repeats: 3, child: null };
+  const args: Args = { preset: DEFAULT_BENCH_PRESET, files: 24, fileSeconds: 10, repeats: 3, child: null };
   const child = { model: '', data: '', out: '', workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? '';
