@@ -12,6 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import type { OnnxGraphBuilder } from '../onnx/index.js';
 import { SimVQ, VectorQuantizer } from '../quantizers/index.js';
+import { OnnxOps, StreamingOnnxOps } from '../nn/onnx-ops.js';
+import { TfOps, type Ops } from '../nn/ops.js';
 import { ParameterStore } from '../nn/parameters.js';
 import { unitNorm } from '../nn/unit-norm.js';
 import type { StreamStates } from '../nn/streaming.js';
@@ -60,14 +62,20 @@ export interface CodecForward {
   quantizerLoss: tf.Scalar;
 }
 
+/** An encoder or decoder: one forward pass for every target (src/nn/ops.ts). */
+interface CodecModule {
+  forward<V>(ops: Ops<V>, x: V): V;
+  dispose(): void;
+}
+
 export class CodecModel {
   readonly config: CodecConfig;
   readonly hop: number;
   /** Every trainable parameter of encoder, quantizer and decoder, by stable name. */
   readonly parameters: ParameterStore;
   readonly quantizer: BottleneckQuantizer;
-  private readonly encoder: SeanetEncoder | StftEncoder;
-  private readonly decoder: SeanetDecoder | VocosDecoder;
+  private readonly encoder: CodecModule;
+  private readonly decoder: CodecModule;
 
   /**
    * `makeQuantizer` builds the bottleneck (by default what config.quantizer
@@ -113,16 +121,16 @@ export class CodecModel {
   forward(audio: tf.Tensor3D, options: { training?: boolean; bypassQuantizer?: boolean } = {}): CodecForward {
     this.checkAudio(audio);
     const training = options.training ?? true;
-    const latents = this.encoder.apply(audio, { training });
+    const latents = this.encoder.forward(new TfOps({ training }), audio);
     const { quantized, indices, loss } = this.quantizer.forward(latents, { training });
     const decoderInput = options.bypassQuantizer === true ? (this.config.quantizer.normalized ? unitNorm(latents, 1) : latents) : (quantized as tf.Tensor3D);
-    return { reconstruction: this.decoder.apply(decoderInput), codes: indices as tf.Tensor2D, quantizerLoss: loss };
+    return { reconstruction: this.decoder.forward(new TfOps(), decoderInput), codes: indices as tf.Tensor2D, quantizerLoss: loss };
   }
 
   /** Audio [B, 1, T] → codes [B, T/hop] (int32). */
   encode(audio: tf.Tensor3D): tf.Tensor2D {
     this.checkAudio(audio);
-    return tf.tidy(() => this.quantizer.encode(this.encoder.apply(audio)) as tf.Tensor2D);
+    return tf.tidy(() => this.quantizer.encode(this.encoder.forward(new TfOps(), audio)) as tf.Tensor2D);
   }
 
   /**
@@ -145,43 +153,45 @@ export class CodecModel {
 
   /** Latents [B, d, F] → audio without quantizing them, as forward() decodes for an autoencoder. */
   decodeLatents(latents: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.decoder.apply(this.config.quantizer.normalized ? unitNorm(latents, 1) : latents));
+    return tf.tidy(() => this.decoder.forward(new TfOps(), this.config.quantizer.normalized ? unitNorm(latents, 1) : latents));
   }
 
   /** Audio [B, 1, T] → the encoder's latents [B, d, T/hop], before the quantizer. */
   latents(audio: tf.Tensor3D): tf.Tensor3D {
     this.checkAudio(audio);
-    return tf.tidy(() => this.encoder.apply(audio));
+    return tf.tidy(() => this.encoder.forward(new TfOps(), audio));
   }
 
   /** Codes [B, F] → audio [B, 1, F·hop]. */
   decode(codes: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => this.decoder.apply(this.quantizer.decode(codes) as tf.Tensor3D));
+    return tf.tidy(() => this.decoder.forward(new TfOps(), this.quantizer.decode(codes) as tf.Tensor3D));
   }
 
   /** Emits the encoder's streaming step (causal configs): audio [1, 1, T] → latents [1, d, T/hop]; src/runtime/streaming. */
   exportStreamingEncoderOnnx(g: OnnxGraphBuilder, audio: string, states: StreamStates): string {
-    return this.encoder.exportStreamingOnnx(g, audio, states);
+    const ops = new StreamingOnnxOps(g, states);
+    return ops.output(this.encoder.forward(ops, ops.input(audio, 1)));
   }
 
   /** Emits the decoder's streaming step (causal configs): latents [1, d, F] → audio [1, 1, F·hop]. */
   exportStreamingDecoderOnnx(g: OnnxGraphBuilder, latents: string, states: StreamStates): string {
-    return this.decoder.exportStreamingOnnx(g, latents, states);
+    const ops = new StreamingOnnxOps(g, states);
+    return ops.output(this.decoder.forward(ops, ops.input(latents, this.config.latentDim)));
   }
 
   /** Emits the encoder into an ONNX graph: audio [B, 1, T] → returned name, latents [B, d, T/hop]. */
   exportEncoderOnnx(g: OnnxGraphBuilder, audio: string): string {
-    return this.encoder.exportOnnx(g, audio);
+    return this.encoder.forward(new OnnxOps(g), audio);
   }
 
   /** Emits the decoder into an ONNX graph: latents [B, d, F] → returned name, audio [B, 1, F·hop]. */
   exportDecoderOnnx(g: OnnxGraphBuilder, latents: string): string {
-    return this.decoder.exportOnnx(g, latents);
+    return this.decoder.forward(new OnnxOps(g), latents);
   }
 
   dispose(): void {
-    if (this.decoder instanceof VocosDecoder) this.decoder.dispose();
-    if (this.encoder instanceof StftEncoder) this.encoder.dispose();
+    this.encoder.dispose();
+    this.decoder.dispose();
     this.quantizer.dispose();
     this.parameters.dispose();
   }

@@ -10,13 +10,11 @@
  *
  * Residual unit: x + conv1×1(ELU(conv_k,dilated(ELU(x)))), narrowed by `compress`.
  * Every convolution is weight-normed and, in causal mode, padded on the left only.
+ * One forward pass per module, written against src/nn/ops.ts.
  */
-import * as tf from '@tensorflow/tfjs';
-
-import type { OnnxGraphBuilder } from '../onnx/index.js';
-import { BatchChannelNorm, BatchWhitening, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, emit, Lstm } from '../nn/layers.js';
+import { BatchChannelNorm, BatchWhitening, ChannelLayerNorm, Conv1dLayer, ConvTranspose1dLayer, Lstm } from '../nn/layers.js';
+import type { Ops } from '../nn/ops.js';
 import type { ParameterScope } from '../nn/parameters.js';
-import type { StreamStates } from '../nn/streaming.js';
 import type { LatentNorm, SeanetDecoderConfig, SeanetEncoderConfig } from './config.js';
 
 /** The normalisation before the quantizer that `kind` names (see SeanetEncoderConfig.latentNorm). */
@@ -44,18 +42,8 @@ class ResidualUnit {
     this.pointwise = new Conv1dLayer(scope.child('conv2'), { inChannels: hidden, outChannels: channels, kernelSize: 1, causal });
   }
 
-  apply(x: tf.Tensor3D): tf.Tensor3D {
-    return x.add(this.pointwise.apply(tf.elu(this.dilated.apply(tf.elu(x))))) as tf.Tensor3D;
-  }
-
-  exportOnnx(g: OnnxGraphBuilder, x: string): string {
-    const h = this.dilated.exportOnnx(g, emit(g, 'Elu', [x]));
-    return emit(g, 'Add', [x, this.pointwise.exportOnnx(g, emit(g, 'Elu', [h]))]);
-  }
-
-  exportStreamingOnnx(g: OnnxGraphBuilder, x: string, states: StreamStates): string {
-    const h = this.dilated.exportStreamingOnnx(g, emit(g, 'Elu', [x]), states);
-    return emit(g, 'Add', [x, this.pointwise.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states)]);
+  forward<V>(ops: Ops<V>, x: V): V {
+    return ops.add(x, ops.conv(this.pointwise, ops.elu(ops.conv(this.dilated, ops.elu(x)))));
   }
 }
 
@@ -86,46 +74,19 @@ export class SeanetEncoder {
     this.latentNorm = createLatentNorm(scope.child('latent_norm'), config.latentNorm, latentDim);
   }
 
-  /** `training` only matters with latentNorm 'batch': batch statistics, and the running ones move. */
-  apply(audio: tf.Tensor3D, options: { training?: boolean } = {}): tf.Tensor3D {
-    let h = this.input.apply(audio);
+  forward<V>(ops: Ops<V>, audio: V): V {
+    let h = ops.conv(this.input, audio);
     for (const { units, down } of this.blocks) {
-      for (const unit of units) h = unit.apply(h);
-      h = down.apply(tf.elu(h));
+      for (const unit of units) h = unit.forward(ops, h);
+      h = ops.conv(down, ops.elu(h));
     }
-    if (this.lstm !== null) h = this.lstm.apply(h);
-    const latents = this.output.apply(tf.elu(h));
-    return this.latentNorm === null ? latents : this.latentNorm.apply(latents, options);
+    if (this.lstm !== null) h = ops.lstm(this.lstm, h);
+    const latents = ops.conv(this.output, ops.elu(h));
+    return this.latentNorm === null ? latents : ops.latentNorm(this.latentNorm, latents);
   }
 
-  /** Emits the encoder: audio [B, 1, T] → returned name, latents [B, d, T/hop]. */
-  exportOnnx(g: OnnxGraphBuilder, audio: string): string {
-    let h = this.input.exportOnnx(g, audio);
-    for (const { units, down } of this.blocks) {
-      for (const unit of units) h = unit.exportOnnx(g, h);
-      h = down.exportOnnx(g, emit(g, 'Elu', [h]));
-    }
-    if (this.lstm !== null) h = this.lstm.exportOnnx(g, h);
-    const latents = this.output.exportOnnx(g, emit(g, 'Elu', [h]));
-    return this.latentNorm === null ? latents : this.latentNorm.exportOnnx(g, latents);
-  }
-
-  /**
-   * The streaming step (causal encoders only): audio [1, 1, T], T a multiple
-   * of the hop → latents [1, d, T/hop], with every convolution's and the
-   * LSTM's memory of earlier steps as states.
-   */
-  exportStreamingOnnx(g: OnnxGraphBuilder, audio: string, states: StreamStates): string {
-    let h = this.input.exportStreamingOnnx(g, audio, states);
-    for (const { units, down } of this.blocks) {
-      for (const unit of units) h = unit.exportStreamingOnnx(g, h, states);
-      h = down.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
-    }
-    if (this.lstm !== null) h = this.lstm.exportStreamingOnnx(g, h, states);
-    const latents = this.output.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
-    // Every latent norm is per frame at inference (batch statistics are training-only): nothing to carry.
-    return this.latentNorm === null ? latents : this.latentNorm.exportOnnx(g, latents);
-  }
+  /** Nothing but parameters, which the ParameterStore owns. */
+  dispose(): void {}
 }
 
 /** Latents [B, latentDim, F] → audio [B, 1, F · hop]. */
@@ -151,35 +112,16 @@ export class SeanetDecoder {
     this.output = new Conv1dLayer(scope.child('output'), { inChannels: channels, outChannels: 1, kernelSize: config.kernelSize, causal });
   }
 
-  apply(latents: tf.Tensor3D): tf.Tensor3D {
-    let h = this.input.apply(latents);
-    if (this.lstm !== null) h = this.lstm.apply(h);
+  forward<V>(ops: Ops<V>, latents: V): V {
+    let h = ops.conv(this.input, latents);
+    if (this.lstm !== null) h = ops.lstm(this.lstm, h);
     for (const { up, units } of this.blocks) {
-      h = up.apply(tf.elu(h));
-      for (const unit of units) h = unit.apply(h);
+      h = ops.convTranspose(up, ops.elu(h));
+      for (const unit of units) h = unit.forward(ops, h);
     }
-    return this.output.apply(tf.elu(h));
+    return ops.conv(this.output, ops.elu(h));
   }
 
-  /** Emits the decoder: latents [B, d, F] → returned name, audio [B, 1, F·hop]. */
-  exportOnnx(g: OnnxGraphBuilder, latents: string): string {
-    let h = this.input.exportOnnx(g, latents);
-    if (this.lstm !== null) h = this.lstm.exportOnnx(g, h);
-    for (const { up, units } of this.blocks) {
-      h = up.exportOnnx(g, emit(g, 'Elu', [h]));
-      for (const unit of units) h = unit.exportOnnx(g, h);
-    }
-    return this.output.exportOnnx(g, emit(g, 'Elu', [h]));
-  }
-
-  /** The streaming step (causal decoders only): latents [1, d, F] → audio [1, 1, F·hop]. */
-  exportStreamingOnnx(g: OnnxGraphBuilder, latents: string, states: StreamStates): string {
-    let h = this.input.exportStreamingOnnx(g, latents, states);
-    if (this.lstm !== null) h = this.lstm.exportStreamingOnnx(g, h, states);
-    for (const { up, units } of this.blocks) {
-      h = up.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
-      for (const unit of units) h = unit.exportStreamingOnnx(g, h, states);
-    }
-    return this.output.exportStreamingOnnx(g, emit(g, 'Elu', [h]), states);
-  }
+  /** Nothing but parameters, which the ParameterStore owns. */
+  dispose(): void {}
 }

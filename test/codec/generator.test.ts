@@ -9,8 +9,11 @@ import { bitrate, hopLength, parseCodecConfig, type CodecConfig, type SeanetEnco
 import { loadCodecConfig, presetNames } from '../../src/codec/presets.js';
 import { SeanetDecoder, SeanetEncoder } from '../../src/codec/seanet.js';
 import { StftEncoder } from '../../src/codec/stft-encoder.js';
-import { InverseStft, VocosDecoder } from '../../src/codec/vocos.js';
+import { VocosDecoder } from '../../src/codec/vocos.js';
+import { InverseStft } from '../../src/nn/fourier.js';
 import { initEngine } from '../../src/engine/index.js';
+import { OnnxOps } from '../../src/nn/onnx-ops.js';
+import { TfOps } from '../../src/nn/ops.js';
 import { ParameterStore } from '../../src/nn/parameters.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
 
@@ -99,10 +102,10 @@ describe('codec generator', function () {
       const vocos = new VocosDecoder(store.scope('vocos'), { type: 'vocos', dim: 16, intermediateDim: 32, layers: 2, kernelSize: 7, nFft: 160 }, 40, 8, causal);
       const seanet = new SeanetDecoder(store.scope('seanet'), { type: 'seanet', channels: 4, dilations: [1, 3], kernelSize: 7, residualKernelSize: 3, compress: 2, lstmLayers: 1 }, config.encoder.strides, 8, causal);
       const audio = tf.randomNormal([2, 1, 400]) as tf.Tensor3D;
-      const latents = encoder.apply(audio);
+      const latents = encoder.forward(new TfOps(), audio);
       expect(latents.shape).to.deep.equal([2, 8, 10]);
-      expect(vocos.apply(latents).shape).to.deep.equal([2, 1, 400]);
-      expect(seanet.apply(latents).shape).to.deep.equal([2, 1, 400]);
+      expect(vocos.forward(new TfOps(), latents).shape).to.deep.equal([2, 1, 400]);
+      expect(seanet.forward(new TfOps(), latents).shape).to.deep.equal([2, 1, 400]);
       vocos.dispose();
       store.dispose();
     });
@@ -117,16 +120,16 @@ describe('codec generator', function () {
     const a = randomArray(rand, 800);
     const b = a.slice();
     for (let i = 400; i < 800; i++) b[i] = rand();
-    const latentsA = encoder.apply(tf.tensor3d(a, [1, 1, 800]));
-    const latentsB = encoder.apply(tf.tensor3d(b, [1, 1, 800]));
+    const latentsA = encoder.forward(new TfOps(), tf.tensor3d(a, [1, 1, 800]));
+    const latentsB = encoder.forward(new TfOps(), tf.tensor3d(b, [1, 1, 800]));
     // Frame f sees samples < (f+1)·hop: frames 0..9 cover samples 0..399 and must not move.
     const framesA = latentsA.dataSync();
     const framesB = latentsB.dataSync();
     for (let c = 0; c < 8; c++) expect(firstChange(framesA.subarray(c * 20, c * 20 + 10), framesB.subarray(c * 20, c * 20 + 10))).to.equal(-1);
     expect(firstChange(framesA, framesB)).to.be.greaterThan(-1);
     // Decoded sample t depends on frames up to ⌊t/hop⌋ only.
-    const audioA = decoder.apply(latentsA).dataSync();
-    const audioB = decoder.apply(latentsB).dataSync();
+    const audioA = decoder.forward(new TfOps(), latentsA).dataSync();
+    const audioB = decoder.forward(new TfOps(), latentsB).dataSync();
     // (The window starts at zero, so the first samples of frame 10 may move only slightly.)
     const changed = firstChange(audioA, audioB);
     expect(changed).to.be.at.least(400).and.below(420);
@@ -229,21 +232,21 @@ describe('codec generator ONNX export', function () {
         return g.toModelBytes();
       };
       // A training pass moves the batch norm's running statistics, which inference and the export use.
-      encoder.apply(audio, { training: true }).dispose();
-      const latents = encoder.apply(audio);
-      const onnxLatents = await runOnnx(graph('encoder', (g, x) => encoder.exportOnnx(g, x), 1), audio);
+      encoder.forward(new TfOps({ training: true }), audio).dispose();
+      const latents = encoder.forward(new TfOps(), audio);
+      const onnxLatents = await runOnnx(graph('encoder', (g, x) => encoder.forward(new OnnxOps(g), x), 1), audio);
       expect(maxAbsDifference(onnxLatents, latents.dataSync())).to.be.below(1e-4);
       const stft = new StftEncoder(store.scope('stft'), { type: 'stft', hop: 40, nFft: 80, dim: 16, intermediateDim: 32, layers: 2, kernelSize: 3, latentNorm }, 8, causal);
       perturb(store);
-      stft.apply(audio, { training: true }).dispose();
-      const stftLatents = stft.apply(audio);
+      stft.forward(new TfOps({ training: true }), audio).dispose();
+      const stftLatents = stft.forward(new TfOps(), audio);
       expect(stftLatents.shape).to.deep.equal([2, 8, 20]);
-      const onnxStftLatents = await runOnnx(graph('stft_encoder', (g, x) => stft.exportOnnx(g, x), 1), audio);
+      const onnxStftLatents = await runOnnx(graph('stft_encoder', (g, x) => stft.forward(new OnnxOps(g), x), 1), audio);
       expect(maxAbsDifference(onnxStftLatents, stftLatents.dataSync()), 'stft encoder').to.be.below(1e-4);
       stft.dispose();
       for (const [name, decoder] of [['vocos', vocos], ['vocos upsampled 4x', upsampled], ['seanet', seanet]] as const) {
-        const expected = decoder.apply(latents).dataSync();
-        const got = await runOnnx(graph(name, (g, x) => decoder.exportOnnx(g, x), 8), latents);
+        const expected = decoder.forward(new TfOps(), latents).dataSync();
+        const got = await runOnnx(graph(name, (g, x) => decoder.forward(new OnnxOps(g), x), 8), latents);
         expect(maxAbsDifference(got, expected), name).to.be.below(1e-4);
       }
       vocos.dispose();

@@ -12,6 +12,7 @@ import { SeanetEncoder } from '../../src/codec/seanet.js';
 import { StftEncoder } from '../../src/codec/stft-encoder.js';
 import { VocosDecoder } from '../../src/codec/vocos.js';
 import { initEngine } from '../../src/engine/index.js';
+import { TfOps } from '../../src/nn/ops.js';
 import { ParameterStore } from '../../src/nn/parameters.js';
 import { decoderContextFrames, encoderContextFrames, encoderReceptiveField, planWindows } from '../../src/runtime/chunking.js';
 import { mulberry32, randomArray } from '../helpers/random.js';
@@ -84,7 +85,7 @@ describe('runtime: chunking', function () {
     const store = new ParameterStore(5);
     const encoder = new StftEncoder(store.scope('encoder'), config.encoder as StftEncoderConfig, config.latentDim, true);
     perturb(store, 21);
-    expectWindowsMatch((audio) => encoder.apply(audio), context, 1e-4);
+    expectWindowsMatch((audio) => encoder.forward(new TfOps(), audio), context, 1e-4);
     encoder.dispose();
     store.dispose();
   });
@@ -102,7 +103,7 @@ describe('runtime: chunking', function () {
     const { store, encoder, decoder } = tinyParts(config);
     const context = encoderContextFrames(config)!;
     expect(context).to.equal(10);
-    expectWindowsMatch((audio) => encoder.apply(audio), context, 1e-5);
+    expectWindowsMatch((audio) => encoder.forward(new TfOps(), audio), context, 1e-5);
     decoder.dispose();
     store.dispose();
   });
@@ -121,7 +122,7 @@ describe('runtime: chunking', function () {
       const dim = config.latentDim;
       const rows = randomArray(mulberry32(9), frames * dim).map((v) => v - 0.5); // [F, d]
       const audio = (input: Float32Array, n: number) =>
-        tf.tidy(() => decoder.apply(tf.transpose(tf.tensor2d(input, [n, dim])).expandDims(0) as tf.Tensor3D).dataSync() as Float32Array);
+        tf.tidy(() => decoder.forward(new TfOps(), tf.transpose(tf.tensor2d(input, [n, dim])).expandDims(0) as tf.Tensor3D).dataSync() as Float32Array);
       const whole = audio(rows, frames);
       const context = decoderContextFrames(config)!;
       expect(context).to.equal(expectedContext);
