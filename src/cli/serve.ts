@@ -1,7 +1,7 @@
 /**
  * `simvq-audio serve`: the demo page and what it loads, on localhost only.
  *
- *   /                     the page (dist/web/index.html), its script and AudioWorklet
+ *   /                     the page (dist/web/index.html), its script, its chunks and AudioWorklet
  *   /ort/<file>           onnxruntime-web's .wasm and .mjs files
  *   /model/<file>         the files a model directory's manifest lists
  *   /sample.wav           the package's speech sample
@@ -83,7 +83,7 @@ export async function startDemoServer(options: ServeOptions): Promise<DemoServer
 
   const routes = (path: string): string | null => {
     if (path === '/' || path === '/index.html') return join(page, 'index.html');
-    if (/^\/(app|worklet)\.js$/.test(path)) return join(page, path.slice(1));
+    if (/^\/(app|worklet)\.js$/.test(path) || /^\/chunks\/[\w-][\w.-]*\.js$/.test(path)) return join(page, path.slice(1));
     if (path === '/sample.wav') return samplePath;
     const ortFile = /^\/ort\/(ort-wasm[\w.-]*\.(?:wasm|mjs))$/.exec(path);
     if (ortFile !== null) return join(ortDirectory, ortFile[1]!);

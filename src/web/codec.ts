@@ -13,7 +13,7 @@
  * graphs (src/runtime/streaming/frames.ts), so tokens are the same bytes.
  * Nothing here imports tfjs or a Node module.
  */
-import * as ort from 'onnxruntime-web';
+import type * as OrtWeb from 'onnxruntime-web';
 
 import { parseCodecConfig, type CodecConfig } from '../codec/config.js';
 import { InputError } from '../errors.js';
@@ -55,7 +55,17 @@ export interface WebCodecOptions {
   fetch?: (url: string) => Promise<Response>;
 }
 
-type Session = ort.InferenceSession;
+type Session = OrtWeb.InferenceSession;
+type OrtModule = typeof OrtWeb;
+
+/**
+ * onnxruntime-web's WebAssembly-only build, or its WebGPU build (which also
+ * runs WebAssembly, with a larger binary); loaded on demand, so a page that
+ * never asks for WebGPU never downloads it.
+ */
+async function loadOrt(webgpu: boolean): Promise<OrtModule> {
+  return webgpu ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm');
+}
 
 /** Whether this browser offers WebGPU at all (a page can tell its user before loading anything). */
 export function hasWebGpu(): boolean {
@@ -110,11 +120,12 @@ export class WebCodec {
     checkManifestAgainstConfig(manifest, config, base + MANIFEST_FILE);
     const codebook = manifest.codebook === undefined ? null : { path: manifest.codebook, data: await fetchBytes(manifest.codebook) };
 
+    if (options.webgpu === true && !hasWebGpu()) throw new InputError('webgpu', 'this browser has no WebGPU (navigator.gpu is missing)');
+    const webgpu = options.webgpu === true || (options.webgpu === 'auto' && hasWebGpu());
+    const ort = await loadOrt(webgpu);
     if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
     if (options.threads !== undefined) ort.env.wasm.numThreads = options.threads;
-    const webgpu = options.webgpu === true || (options.webgpu === 'auto' && hasWebGpu());
-    if (options.webgpu === true && !hasWebGpu()) throw new InputError('webgpu', 'this browser has no WebGPU (navigator.gpu is missing)');
-    const graphs = new GraphLoader(base, manifest, codebook, fetchBytes, webgpu ? 'webgpu' : 'wasm');
+    const graphs = new GraphLoader(ort, base, manifest, codebook, fetchBytes, webgpu ? 'webgpu' : 'wasm');
     return new WebCodec(manifest, config, graphs.backend, graphs, new WebWindowModel(graphs), options);
   }
 
@@ -177,6 +188,7 @@ class GraphLoader {
   private readonly steps = new Map<string, Promise<StreamingSession>>();
 
   constructor(
+    readonly ort: OrtModule,
     private readonly base: string,
     private readonly manifest: ModelManifest,
     private readonly codebook: { path: string; data: Uint8Array } | null,
@@ -196,7 +208,7 @@ class GraphLoader {
   stepGraph(role: string, input: string, output: string): Promise<StreamingSession> {
     let step = this.steps.get(role);
     if (step === undefined) {
-      step = this.session(role).then((session) => StreamingSession.open(session, ort, this.base + (this.manifest.graphs[role] ?? role), input, output));
+      step = this.session(role).then((session) => StreamingSession.open(session, this.ort, this.base + (this.manifest.graphs[role] ?? role), input, output));
       this.steps.set(role, step);
     }
     return step;
@@ -208,13 +220,13 @@ class GraphLoader {
       throw new InputError(this.base, `model ${this.manifest.modelId} has no ${role} graph${role.endsWith('Stream') ? ': only a causal model streams' : ''}`);
     }
     const bytes = await this.fetchBytes(file);
-    const options: ort.InferenceSession.SessionOptions = {
+    const options: OrtWeb.InferenceSession.SessionOptions = {
       executionProviders: [this.backend],
       graphOptimizationLevel: 'all',
       ...(this.codebook === null ? {} : { externalData: [this.codebook] }),
     };
     try {
-      return await ort.InferenceSession.create(bytes, options);
+      return await this.ort.InferenceSession.create(bytes, options);
     } catch (error) {
       throw new InputError(this.base + file, `not an ONNX graph onnxruntime-web can load (${error instanceof Error ? error.message : String(error)})`);
     }
@@ -233,14 +245,14 @@ class WebWindowModel implements WindowModel {
 
   async encodeWindow(audio: Float32Array): Promise<Uint32Array> {
     const session = await this.graphs.session('encoder');
-    const result = await session.run({ [ENCODER_INPUT]: new ort.Tensor('float32', audio, [1, 1, audio.length]) });
+    const result = await session.run({ [ENCODER_INPUT]: new this.graphs.ort.Tensor('float32', audio, [1, 1, audio.length]) });
     return Uint32Array.from(result[ENCODER_OUTPUT]!.data as BigInt64Array, (t) => Number(t));
   }
 
   async decodeWindow(codes: Uint32Array): Promise<Float32Array> {
     const session = await this.graphs.session('decoder');
     const ids = BigInt64Array.from(codes, (c) => BigInt(c));
-    const result = await session.run({ [DECODER_INPUT]: new ort.Tensor('int64', ids, [1, codes.length]) });
+    const result = await session.run({ [DECODER_INPUT]: new this.graphs.ort.Tensor('int64', ids, [1, codes.length]) });
     return result[DECODER_OUTPUT]!.data as Float32Array;
   }
 
