@@ -21,25 +21,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { startDemoServer } from '../src/cli/serve.js';
+import type { BrowserBenchmarkFigures } from '../web/demo/figures.js';
 import { launchChromium } from './chromium.js';
 import { median } from './timing.js';
 
-interface PageFigures {
-  audio_seconds: number;
-  encode_rtf: number;
-  decode_rtf: number;
-  stream_frames: number;
-  stream_encode_ms_median: number;
-  stream_encode_ms_p95: number;
-  stream_decode_ms_median: number;
-  stream_decode_ms_p95: number;
-  backend: string;
-  cross_origin_isolated: boolean;
-  hardware_concurrency: number;
-}
-
 interface DemoGlobal {
-  simvqDemo: { ready: Promise<void>; error: string | null; benchmark(seconds: number, repeats: number): Promise<PageFigures> };
+  simvqDemo: { ready: Promise<void>; error: string | null; benchmark(seconds: number, repeats: number): Promise<BrowserBenchmarkFigures> };
 }
 
 interface Args {
@@ -71,7 +58,7 @@ const args = parseArgs(process.argv.slice(2));
 const server = await startDemoServer({ port: 0, comparisons: false, ...(args.model === undefined ? {} : { model: args.model }) });
 const profile = mkdtempSync(join(tmpdir(), 'simvq-bench-chromium-'));
 const browser = await launchChromium(profile);
-const passes: PageFigures[] = [];
+const passes: BrowserBenchmarkFigures[] = [];
 try {
   for (let pass = 0; pass < args.passes; pass++) {
     const page = await browser.newPage();
@@ -94,7 +81,7 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 
-const mid = (key: keyof PageFigures) => median(passes.map((p) => p[key] as number));
+const mid = (key: keyof BrowserBenchmarkFigures) => median(passes.map((p) => p[key] as number));
 const frameMs = mid('stream_encode_ms_median') + mid('stream_decode_ms_median');
 const first = passes[0]!;
 console.log(

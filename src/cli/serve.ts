@@ -12,7 +12,7 @@
  * page is cross-origin isolated (COOP/COEP), which WebAssembly threads need.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -152,7 +152,6 @@ export interface Comparison {
 /** The sample through Codec2 1200 and Opus 6k, as WAV files in `scratch`; a codec whose tool is missing is left out. */
 async function precomputeComparisons(samplePath: string, scratch: string, log: (line: string) => void): Promise<Comparison[]> {
   const { codec2System, opusSystem } = await import('../eval/systems.js');
-  const { writeFile, mkdir } = await import('node:fs/promises');
   const clip = await readWav(samplePath);
   const out: Comparison[] = [];
   for (const system of [codec2System('1200'), opusSystem(6)]) {

@@ -179,16 +179,25 @@ export async function writeModelDirectory(model: CodecModel, out: string, option
 
 /** Rebuilds the tfjs CodecModel a config and a generator safetensors file describe. */
 export async function loadCodecModel(config: CodecConfig, weightsPath: string): Promise<CodecModel> {
-  const { tensors } = await readSafetensors(weightsPath);
   const model = new CodecModel(config, 0);
+  try {
+    await loadWeights(model, weightsPath);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+/** A safetensors file's tensors into `model`'s parameters; a missing or mismatched tensor is an InputError naming the file. */
+export async function loadWeights(model: CodecModel, weightsPath: string): Promise<void> {
+  const { tensors } = await readSafetensors(weightsPath);
   try {
     model.parameters.load(tensors, weightsPath);
   } catch (error) {
-    model.dispose();
     const message = error instanceof Error ? error.message : String(error);
     throw new InputError(weightsPath, message.replace(`${weightsPath}: `, ''));
   }
-  return model;
 }
 
 /** The checkpoint directory of a run: step N, or the latest. */

@@ -13,6 +13,7 @@
 import { InputError } from '../errors.js';
 import { checkSvqHeader, type SvqFile, type SvqHeader } from '../tokens/svq-format.js';
 import { planWindows, type Window } from './chunking.js';
+import type { ModelManifest } from './model-manifest.js';
 
 /** Tokens with their metadata: exactly what a .svq file holds. */
 export type CodecTokens = SvqFile;
@@ -26,15 +27,8 @@ export interface WindowModel {
   dispose(): Promise<void>;
 }
 
-/** The facts about a model that its tokens carry (a model directory's manifest has them all). */
-export interface TokenModel {
-  modelId: string;
-  modelHash: string;
-  sampleRate: number;
-  frameRate: number;
-  hop: number;
-  codebookSize: number;
-}
+/** The facts about a model that its tokens carry. */
+export type TokenModel = Pick<ModelManifest, 'modelId' | 'modelHash' | 'sampleRate' | 'frameRate' | 'hop' | 'codebookSize'>;
 
 /** Told, as a long job goes, how many more seconds of audio are done. */
 export type ProgressCallback = (seconds: number) => void;

@@ -27,8 +27,8 @@ import { spectrogramChart } from '../plot/spectrogram.js';
 import { writeTrainingCurve } from './curve.js';
 import { writeChartPng } from '../plot/index.js';
 import { CodeUsageTracker } from '../quantizers/metrics.js';
-import { readSafetensors } from '../nn/safetensors.js';
-import { readModelDirectory } from '../runtime/model-dir.js';
+import { loadWeights } from '../export/model-directory.js';
+import { readModelDirectory, type ModelDirectory } from '../runtime/model-dir.js';
 import { checkpointDirectoryName, latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointGroup } from './checkpoint.js';
 import { DiscriminatorSet, GanStep, type StepMetrics } from './gan-step.js';
 
@@ -157,18 +157,23 @@ async function resumeFrom(
 }
 
 /**
- * Loads an exported model's generator weights into `model`, after checking that
- * the two configs describe the same network (only name, description and the
- * training settings may differ).
+ * The exported model a run may start from, checked to describe the same
+ * network as `config` (only name, description and the training settings may
+ * differ).
  */
-export async function initialiseFrom(model: CodecModel, nameOrPath: string): Promise<{ directory: string; model_id: string; model_hash: string }> {
+async function initialModel(config: CodecConfig, nameOrPath: string): Promise<ModelDirectory> {
   const source = await readModelDirectory(nameOrPath);
-  const architecture = (config: CodecConfig): string => JSON.stringify({ ...config, name: null, description: null, training: null });
-  if (architecture(source.config) !== architecture(model.config)) {
+  const architecture = (c: CodecConfig): string => JSON.stringify({ ...c, name: null, description: null, training: null });
+  if (architecture(source.config) !== architecture(config)) {
     throw new InputError(source.directory, `its network differs from the preset's (compare ${source.manifest.config} with the preset: only name, description and training may differ)`);
   }
-  const { tensors } = await readSafetensors(source.weightsPath);
-  model.parameters.load(tensors, source.weightsPath);
+  return source;
+}
+
+/** Loads an exported model's generator weights into `model`, after checking the two networks match (see initialModel). */
+export async function initialiseFrom(model: CodecModel, nameOrPath: string | ModelDirectory): Promise<{ directory: string; model_id: string; model_hash: string }> {
+  const source = typeof nameOrPath === 'string' ? await initialModel(model.config, nameOrPath) : nameOrPath;
+  await loadWeights(model, source.weightsPath);
   return { directory: source.directory, model_id: source.manifest.modelId, model_hash: source.manifest.modelHash };
 }
 
@@ -259,6 +264,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   // Bad data fails here, before the run directory holds anything.
   const dataset = await loadDataset(options.data);
   const clips = options.validationData === undefined ? [] : await validationClips(options.validationData, config, options.validationClips ?? 8, options.validationSeconds ?? 4);
+  // A bad --init-from fails here too, before the run directory holds anything.
+  const initial = options.initFrom === undefined ? null : await initialModel(config, options.initFrom);
   await prepareRunDirectory(options);
 
   const model = new CodecModel(config, seed);
@@ -269,8 +276,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     discriminators: { parameters: discriminators.parameters, optimizer: gan.discriminatorOptimizer },
   };
   let { step, trainSeconds, audioSecondsSeen } = options.resume ? await resumeFrom(options.out, groups, log) : { step: 0, trainSeconds: 0, audioSecondsSeen: 0 };
-  if (step === 0 && options.initFrom !== undefined) {
-    const from = await initialiseFrom(model, options.initFrom);
+  if (step === 0 && initial !== null) {
+    const from = await initialiseFrom(model, initial);
     log(`initialised from model ${from.model_id} (hash ${from.model_hash}) in ${from.directory}`);
     await appendFile(join(options.out, 'metrics.jsonl'), JSON.stringify({ type: 'init', ...from }) + '\n');
   }

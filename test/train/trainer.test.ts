@@ -113,6 +113,11 @@ describe('codec training', function () {
       expect(String(refused)).to.match(/network differs from the preset's/);
       // Through train(): the run's metrics say where its weights came from.
       await train({ ...common, config: tinyConfig(), out: join(scratch, 'second'), resume: false, steps: 1, initFrom: join(scratch, 'model') });
+      // A model that cannot be started from is refused before the run directory exists.
+      let missing: unknown;
+      await train({ ...common, config: tinyConfig(), out: join(scratch, 'never'), resume: false, steps: 1, initFrom: join(scratch, 'no-such-model') }).catch((error: unknown) => (missing = error));
+      expect(missing).to.be.instanceOf(InputError);
+      expect(existsSync(join(scratch, 'never'))).to.equal(false);
       const records = readFileSync(join(scratch, 'second', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; model_hash?: string });
       expect(records[0]).to.include({ type: 'init', model_hash: from.model_hash });
       for (const model of [fresh, reference, wider]) model.dispose();

@@ -10,6 +10,8 @@
  */
 import { WebCodec, bitsPerCode, encodeSvq, hasWebGpu, type CodecTokens, type FrameDecoder, type FrameEncoder } from '../../src/web/index.js';
 
+import type { BrowserBenchmarkFigures } from './figures.js';
+
 interface FileResult {
   name: string;
   tokens: number[];
@@ -21,27 +23,13 @@ interface FileResult {
   frameMilliseconds: { median: number; p95: number };
 }
 
-interface BenchmarkResult {
-  audio_seconds: number;
-  encode_rtf: number;
-  decode_rtf: number;
-  stream_frames: number;
-  stream_encode_ms_median: number;
-  stream_encode_ms_p95: number;
-  stream_decode_ms_median: number;
-  stream_decode_ms_p95: number;
-  backend: string;
-  cross_origin_isolated: boolean;
-  hardware_concurrency: number;
-}
-
 declare global {
   interface Window {
     simvqDemo: {
       ready: Promise<void>;
       result: FileResult | null;
       error: string | null;
-      benchmark(seconds: number, repeats: number): Promise<BenchmarkResult>;
+      benchmark(seconds: number, repeats: number): Promise<BrowserBenchmarkFigures>;
     };
   }
 }
@@ -508,7 +496,7 @@ function pcm16Wav(samples: Float32Array, sampleRate: number): Uint8Array {
  * sample (repeated), the median of `repeats` runs; then the streaming graphs
  * one 20 ms frame at a time.
  */
-async function benchmark(seconds: number, repeats: number): Promise<BenchmarkResult> {
+async function benchmark(seconds: number, repeats: number): Promise<BrowserBenchmarkFigures> {
   const sample = readPcmWav(new DataView(await (await fetch('sample.wav')).arrayBuffer()));
   if (sample === null) throw new Error('sample.wav is not a PCM WAV');
   const samples = new Float32Array(Math.round(seconds * codec.sampleRate));
